@@ -1,0 +1,97 @@
+"""Typed rows read from the ledger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from syndicate.model import DeliveryState, FeedStatus
+
+
+@dataclass(frozen=True)
+class FeedRow:
+    id: int
+    name: str
+    url: str
+    status: FeedStatus
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    baselined_at: datetime | None
+    last_polled_at: datetime | None
+    next_poll_at: datetime | None
+    error_count: int
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    id: int
+    name: str
+    platform: str
+    health: str
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    id: int
+    feed_id: int
+    identity: str
+    link: str
+    title: str
+    content_html: str
+    categories: tuple[str, ...]
+    published: datetime | None
+    updated: datetime | None
+    content_hash: str
+    summary: dict[str, Any] | None
+    baseline: bool
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    id: int
+    entry_id: int
+    account_id: int
+    state: DeliveryState
+    attempts: int
+    next_attempt_at: datetime
+    lease_until: datetime | None
+    claim_token: str | None
+    idempotency_key: str
+    rendered_text: str | None
+    remote_id: str | None
+    remote_url: str | None
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    delivery_id: int
+    at: datetime
+    feed: str
+    entry_title: str
+    entry_link: str
+    account: str
+    platform: str
+    state: DeliveryState
+    attempts: int
+    remote_url: str | None
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class EventRow:
+    id: int
+    at: datetime
+    kind: str
+    trigger: str
+    actor: str
+    feed_id: int | None
+    entry_id: int | None
+    delivery_id: int | None
+    account_id: int | None
+    attempt: int | None
+    message: str
+    data: dict[str, Any]

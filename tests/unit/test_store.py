@@ -1,0 +1,160 @@
+"""The ledger on real SQLite and real PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from syndicate.model import DeliveryState, FeedEntry, Trigger
+from syndicate.store import Store, ledger
+from syndicate.store.db import is_current
+from syndicate.store.schema import events
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+LEASE = timedelta(minutes=5)
+ENTRY = FeedEntry(
+    identity="tag:1", link="https://blog.example.com/1", title="One", content_html="<p>x</p>"
+)
+
+
+def seed(store: Store) -> tuple[int, int, int]:
+    with store.begin() as conn:
+        feed_id = ledger.sync_feeds(conn, {"blog": "https://blog.example.com/feed"})["blog"]
+        account_id = ledger.sync_accounts(conn, {"toots": "mastodon"})["toots"]
+        entry_id = ledger.insert_entry(conn, feed_id, ENTRY, "h1", NOW, baseline=False)
+    return feed_id, account_id, entry_id
+
+
+def test_migrations_reach_head_and_are_idempotent(store: Store) -> None:
+    assert is_current(store.engine)
+    store.migrate()
+    assert is_current(store.engine)
+
+
+def test_one_delivery_per_entry_and_account(store: Store) -> None:
+    _, account_id, entry_id = seed(store)
+    with store.begin() as conn:
+        ledger.create_delivery(conn, entry_id, account_id, "k1", NOW)
+    with pytest.raises(sa.exc.IntegrityError), store.begin() as conn:
+        ledger.create_delivery(conn, entry_id, account_id, "k2", NOW)
+
+
+def test_claim_is_granted_once(store: Store) -> None:
+    _, account_id, entry_id = seed(store)
+    with store.begin() as conn:
+        delivery_id = ledger.create_delivery(conn, entry_id, account_id, "k1", NOW)
+    with store.begin() as conn:
+        assert ledger.claim_delivery(conn, delivery_id, "token-a", NOW, LEASE)
+    with store.begin() as conn:
+        assert not ledger.claim_delivery(conn, delivery_id, "token-b", NOW, LEASE)
+        row = ledger.get_delivery(conn, delivery_id)
+    assert row is not None
+    assert row.state is DeliveryState.SENDING
+    assert row.attempts == 1
+    assert row.claim_token == "token-a"
+
+
+def test_only_the_claim_holder_can_finish(store: Store) -> None:
+    _, account_id, entry_id = seed(store)
+    with store.begin() as conn:
+        delivery_id = ledger.create_delivery(conn, entry_id, account_id, "k1", NOW)
+        ledger.claim_delivery(conn, delivery_id, "mine", NOW, LEASE)
+    with store.begin() as conn:
+        assert not ledger.finish_delivery(conn, delivery_id, "stale", DeliveryState.POSTED, NOW)
+        assert ledger.finish_delivery(
+            conn, delivery_id, "mine", DeliveryState.POSTED, NOW, remote_url="https://x/1"
+        )
+        row = ledger.get_delivery(conn, delivery_id)
+    assert row is not None
+    assert (row.state, row.remote_url, row.claim_token) == (
+        DeliveryState.POSTED,
+        "https://x/1",
+        None,
+    )
+
+
+def test_waiting_delivery_is_not_claimable_before_its_time(store: Store) -> None:
+    _, account_id, entry_id = seed(store)
+    later = NOW + timedelta(minutes=10)
+    with store.begin() as conn:
+        delivery_id = ledger.create_delivery(conn, entry_id, account_id, "k1", NOW)
+        ledger.claim_delivery(conn, delivery_id, "t", NOW, LEASE)
+        ledger.finish_delivery(
+            conn, delivery_id, "t", DeliveryState.WAITING, NOW, next_attempt_at=later
+        )
+    with store.begin() as conn:
+        assert ledger.due_deliveries(conn, NOW) == []
+        assert not ledger.claim_delivery(conn, delivery_id, "t2", NOW, LEASE)
+        assert ledger.due_deliveries(conn, later) == [delivery_id]
+        assert ledger.claim_delivery(conn, delivery_id, "t2", later, LEASE)
+
+
+def test_expired_send_lease_becomes_unknown(store: Store) -> None:
+    _, account_id, entry_id = seed(store)
+    with store.begin() as conn:
+        delivery_id = ledger.create_delivery(conn, entry_id, account_id, "k1", NOW)
+        ledger.claim_delivery(conn, delivery_id, "t", NOW, LEASE)
+    with store.begin() as conn:
+        assert ledger.expired_sending(conn, NOW + LEASE / 2) == []
+        [row] = ledger.expired_sending(conn, NOW + LEASE * 2)
+        assert ledger.expire_lease(conn, row.id, row.claim_token, NOW + LEASE * 2)
+        current = ledger.get_delivery(conn, delivery_id)
+    assert current is not None
+    assert current.state is DeliveryState.UNKNOWN
+
+
+def test_feed_lease_excludes_a_second_poller(store: Store) -> None:
+    feed_id, _, _ = seed(store)
+    with store.begin() as conn:
+        assert ledger.claim_feed(conn, feed_id, NOW, LEASE)
+    with store.begin() as conn:
+        assert not ledger.claim_feed(conn, feed_id, NOW + timedelta(seconds=1), LEASE)
+        ledger.record_poll(conn, feed_id, last_polled_at=NOW)
+    with store.begin() as conn:
+        assert ledger.claim_feed(conn, feed_id, NOW + timedelta(seconds=2), LEASE)
+
+
+def test_due_feed_is_handed_to_one_scheduler_only(store: Store) -> None:
+    feed_id, _, _ = seed(store)
+    with store.begin() as conn:
+        assert ledger.due_feeds(conn, NOW) == [feed_id]
+        assert ledger.push_next_poll(conn, feed_id, NOW, NOW + LEASE)
+        assert not ledger.push_next_poll(conn, feed_id, NOW, NOW + LEASE)
+        assert ledger.due_feeds(conn, NOW) == []
+
+
+def test_removed_feed_is_paused_and_comes_back(store: Store) -> None:
+    feed_id, _, _ = seed(store)
+    with store.begin() as conn:
+        ledger.sync_feeds(conn, {})
+        feed = ledger.get_feed(conn, feed_id)
+        assert feed is not None and feed.status == "paused"
+        ledger.sync_feeds(conn, {"blog": "https://blog.example.com/feed"})
+        feed = ledger.get_feed(conn, feed_id)
+        assert feed is not None and feed.status == "active"
+
+
+def test_events_are_append_only_records_with_secrets_redacted(store: Store) -> None:
+    from syndicate.model import Secret
+
+    with store.begin() as conn:
+        ledger.append_event(
+            conn, at=NOW, kind="test", trigger=Trigger.CLI, message="m", data={"token": Secret("x")}
+        )
+        [event] = ledger.list_events(conn, kinds=["test"])
+        raw = conn.execute(sa.select(events.c.data)).scalar_one()
+    assert event.at == NOW
+    assert event.data == {"token": "***"}
+    assert "x" not in str(raw)
+
+
+def test_times_round_trip_as_aware_utc(store: Store) -> None:
+    feed_id, _, _ = seed(store)
+    with store.begin() as conn:
+        ledger.record_poll(conn, feed_id, last_polled_at=NOW)
+        feed = ledger.get_feed(conn, feed_id)
+    assert feed is not None
+    assert feed.last_polled_at == NOW
+    assert feed.last_polled_at.tzinfo is not None
