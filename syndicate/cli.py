@@ -1,0 +1,171 @@
+"""`syndicate …` commands: thin adapters over `service`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from syndicate import service
+from syndicate import settings as settings_mod
+from syndicate.errors import SyndicateError
+from syndicate.model import Trigger
+from syndicate.store.rows import HistoryRow
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def with_config(command: F) -> F:
+    """Accept --config after the command name too: `syndicate run --config x.toml`."""
+
+    def remember(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+        if value:
+            ctx.ensure_object(dict)["config"] = value
+
+    return click.option(
+        "--config",
+        "-c",
+        metavar="PATH",
+        expose_value=False,
+        callback=remember,
+        help="TOML config (default: $SYNDICATE_CONFIG)",
+    )(command)
+
+
+def _setup(config: str | None, verbose: bool) -> settings_mod.Settings:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    settings = settings_mod.load(config)
+    for warning in settings.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    return settings
+
+
+def _context(ctx: click.Context) -> service.Context:
+    from tasks import runtime
+
+    settings = _setup(ctx.obj["config"], ctx.obj["verbose"])
+    runtime.bind(settings)
+    return runtime.context()
+
+
+@click.group()
+@click.option("--config", "-c", metavar="PATH", help="TOML config (default: $SYNDICATE_CONFIG)")
+@click.option("--verbose", "-v", is_flag=True, help="log what happens (INFO)")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None, verbose: bool) -> None:
+    """Watch blog feeds and post new entries to social accounts."""
+    ctx.obj = {"config": config, "verbose": verbose}
+
+
+@cli.command()
+@with_config
+@click.option("--once", is_flag=True, help="poll what is due, deliver what is queued, then exit")
+@click.pass_context
+def run(ctx: click.Context, once: bool) -> None:
+    """Run the scheduler and a worker in this process."""
+    from tasks import runner
+
+    settings = _setup(ctx.obj["config"], ctx.obj["verbose"])
+    report = runner.run(settings, once=once)
+    if once and not report.drained:
+        raise SyndicateError(f"stopped with {report.remaining} item(s) still due or in flight")
+    click.echo(f"done: polled {report.polled} feed(s); nothing left to do", err=True)
+
+
+@cli.command()
+@with_config
+@click.argument("feed", required=False)
+@click.pass_context
+def poll(ctx: click.Context, feed: str | None) -> None:
+    """Poll FEED (default: every feed) now and queue what is new."""
+    from tasks import dispatch
+
+    sctx = _context(ctx)
+    names = [feed] if feed else [f.name for f in sctx.settings.feeds]
+    failed = False
+    for name in names:
+        outcome = service.poll_feed(sctx, service.feed_id(sctx, name), Trigger.CLI, actor="cli")
+        click.echo(_describe_poll(outcome))
+        failed = failed or outcome.error is not None
+        if outcome.delivery_ids and not dispatch.deliveries(outcome.delivery_ids, Trigger.CLI):
+            click.echo(
+                f"  {len(outcome.delivery_ids)} delivery(ies) wait in the ledger: "
+                "no broker is configured, so `syndicate run` will send them"
+            )
+    if failed:
+        sys.exit(1)
+
+
+def _describe_poll(outcome: service.PollOutcome) -> str:
+    if outcome.error:
+        return f"{outcome.feed}: error: {outcome.error}"
+    if outcome.skipped:
+        return f"{outcome.feed}: skipped (being polled elsewhere, or not active)"
+    if outcome.not_modified:
+        return f"{outcome.feed}: not modified"
+    parts = [f"{outcome.new_entries} new", f"{len(outcome.delivery_ids)} delivery(ies) queued"]
+    if outcome.baseline_entries:
+        parts.append(f"{outcome.baseline_entries} recorded as baseline (not posted)")
+    if outcome.updated_entries:
+        parts.append(f"{outcome.updated_entries} edited")
+    return f"{outcome.feed}: " + ", ".join(parts)
+
+
+@cli.command()
+@with_config
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per line")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100000))
+@click.pass_context
+def history(ctx: click.Context, as_json: bool, limit: int) -> None:
+    """Deliveries, newest first: time, feed, entry, account, state, link or error."""
+    rows = service.history(_context(ctx), limit)
+    for row in rows:
+        click.echo(json.dumps(_history_json(row)) if as_json else _history_line(row))
+    if not rows and not as_json:
+        click.echo("no deliveries yet")
+
+
+def _history_json(row: HistoryRow) -> dict[str, Any]:
+    return {
+        "delivery_id": row.delivery_id,
+        "at": row.at.isoformat(),
+        "feed": row.feed,
+        "entry": row.entry_title,
+        "link": row.entry_link,
+        "account": row.account,
+        "platform": row.platform,
+        "state": row.state.value,
+        "attempts": row.attempts,
+        "remote_url": row.remote_url,
+        "error": row.last_error,
+    }
+
+
+def _history_line(row: HistoryRow) -> str:
+    outcome = row.remote_url or row.last_error or ("(dry run)" if row.platform == "log" else "")
+    when = row.at.strftime("%Y-%m-%d %H:%M:%S")
+    return (
+        f"{when}  {row.feed}  {row.entry_title[:60]}  {row.account}  {row.state.value}  {outcome}"
+    )
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except SyndicateError as e:
+        click.echo(f"syndicate: error: {e}", err=True)
+        sys.exit(1)

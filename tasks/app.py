@@ -1,0 +1,61 @@
+"""The Celery app, configured lazily from syndicate's settings.
+
+`celery -A tasks.app worker` reads the config named by SYNDICATE_CONFIG; `syndicate run`
+binds its settings first and runs a worker in-process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+
+from syndicate.settings import Settings
+from tasks import runtime
+
+SWEEP_SECONDS = 30.0
+TASK_TIME_LIMIT = 300  # hard kill; every HTTP call has its own shorter timeout
+QUEUE = "syndicate"
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "broker_url": settings.broker_url or "memory://localhost/",
+        # JSON only: a message is an id, never a pickled object.
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "task_ignore_result": True,  # the ledger holds every outcome
+        "task_default_queue": QUEUE,
+        # Ack after the task ran, one message reserved at a time: a crash re-delivers it and
+        # the ledger's claim makes the re-run a no-op.
+        "task_acks_late": True,
+        "worker_prefetch_multiplier": 1,
+        "task_reject_on_worker_lost": True,
+        "task_time_limit": TASK_TIME_LIMIT,
+        "task_soft_time_limit": TASK_TIME_LIMIT - 30,
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_max_retries": None,
+        # Known to lose tasks on a Redis restart in 5.7.0 (reference/celery.md §4.3).
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
+        "worker_hijack_root_logger": False,
+        "enable_utc": True,
+        "timezone": "UTC",
+        "beat_schedule": {
+            "syndicate.sweep": {"task": "syndicate.sweep", "schedule": SWEEP_SECONDS},
+        },
+    }
+    if settings.embedded_broker:
+        config["broker_transport_options"] = {"polling_interval": 0.1}
+    else:
+        # Longer than the hard time limit, so a running task is never handed out twice.
+        config["broker_transport_options"] = {
+            "visibility_timeout": 1800,
+            "socket_timeout": 10,
+            "socket_connect_timeout": 5,
+        }
+    return config
+
+
+app = Celery("syndicate", set_as_current=False)
+app.add_defaults(lambda: celery_config(runtime.settings()))
+app.conf.imports = ("tasks.poll", "tasks.deliver", "tasks.sweep")

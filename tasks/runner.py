@@ -1,0 +1,126 @@
+"""`syndicate run`: the scheduler and a worker in one process.
+
+The worker is a Celery WorkController in a thread (threads pool) consuming from the configured
+broker, or from an in-process `memory://` broker when none is configured. The scheduler loop
+asks the ledger for due work and rings for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+from celery.worker import WorkController
+
+from syndicate import service
+from syndicate.model import Trigger
+from syndicate.settings import Settings
+from tasks import dispatch, runtime
+from tasks.app import app
+
+log = logging.getLogger("syndicate.run")
+
+TICK_SECONDS = 5.0
+ONCE_DEADLINE = 600.0  # --once gives up waiting for in-flight work after this long
+
+
+@dataclass(frozen=True)
+class RunReport:
+    polled: int
+    drained: bool
+    remaining: int
+
+
+class _Worker(WorkController):  # type: ignore[misc]  # celery ships no type hints
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.ready = threading.Event()
+        super().__init__(*args, **kwargs)
+
+    def on_consumer_ready(self, consumer: Any) -> None:
+        self.ready.set()
+
+
+@contextmanager
+def embedded_worker(concurrency: int = 2) -> Iterator[None]:
+    app.finalize()
+    app.set_current()
+    worker = _Worker(
+        app=app,
+        pool="threads",
+        concurrency=concurrency,
+        hostname=f"syndicate-run-{threading.get_native_id()}@localhost",
+        without_heartbeat=True,
+        without_mingle=True,
+        without_gossip=True,
+        loglevel="WARNING",
+    )
+    thread = threading.Thread(target=worker.start, name="celery-worker", daemon=True)
+    thread.start()
+    if not worker.ready.wait(60):
+        raise RuntimeError("the in-process worker did not start within 60 s")
+    runtime.embedded_worker_running.set()
+    try:
+        yield
+    finally:
+        runtime.embedded_worker_running.clear()
+        worker.stop(in_sighandler=False)  # warm: lets running tasks finish
+        thread.join(60)
+
+
+class _StopFlag:
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        log.info("signal %s: finishing running work, then stopping", signum)
+        self.event.set()
+
+
+def run(settings: Settings, *, once: bool, tick: float = TICK_SECONDS) -> RunReport:
+    runtime.bind(settings)
+    ctx = runtime.context()
+    stop = _StopFlag()
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with embedded_worker():
+            return _drain(ctx, stop.event) if once else _forever(ctx, stop.event, tick)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _ring(ctx: service.Context) -> tuple[int, ...]:
+    due = service.collect_due(ctx, Trigger.SCHEDULE)
+    dispatch.polls(due.feed_ids, Trigger.SCHEDULE)
+    dispatch.deliveries(due.delivery_ids, Trigger.SWEEPER, mark=False)
+    return due.feed_ids
+
+
+def _forever(ctx: service.Context, stop: threading.Event, tick: float) -> RunReport:
+    polled = 0
+    while not stop.is_set():
+        polled += len(_ring(ctx))
+        stop.wait(tick)
+    return RunReport(polled=polled, drained=False, remaining=service.work_remaining(ctx))
+
+
+def _drain(ctx: service.Context, stop: threading.Event) -> RunReport:
+    """Poll what is due, deliver what that and earlier polls queued, and return when idle."""
+    started = ctx.clock()
+    feed_ids = _ring(ctx)
+    deadline = time.monotonic() + ONCE_DEADLINE
+    while not stop.is_set() and time.monotonic() < deadline:
+        polls_done = service.polled_since(ctx, feed_ids, started)
+        if polls_done and service.work_remaining(ctx) == 0:
+            return RunReport(polled=len(feed_ids), drained=True, remaining=0)
+        if polls_done:
+            _ring(ctx)  # deliveries whose doorbell is older than REDISPATCH_AFTER
+        stop.wait(0.1)
+    return RunReport(polled=len(feed_ids), drained=False, remaining=service.work_remaining(ctx))
