@@ -75,9 +75,10 @@ def run(ctx: click.Context, once: bool) -> None:
 
     settings = _setup(ctx.obj["config"], ctx.obj["verbose"])
     report = runner.run(settings, once=once)
+    outcomes = ", ".join(f"{n} {state.value}" for state, n in sorted(report.outcomes.items()))
+    click.echo(f"done: polled {report.polled} feed(s); deliveries: {outcomes or 'none'}", err=True)
     if once and not report.drained:
         raise SyndicateError(f"stopped with {report.remaining} item(s) still due or in flight")
-    click.echo(f"done: polled {report.polled} feed(s); nothing left to do", err=True)
 
 
 @cli.command()

@@ -56,6 +56,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     return config
 
 
-app = Celery("syndicate", set_as_current=False)
+app = Celery(
+    "syndicate", set_as_current=False, include=["tasks.poll", "tasks.deliver", "tasks.sweep"]
+)
 app.add_defaults(lambda: celery_config(runtime.settings()))
-app.conf.imports = ("tasks.poll", "tasks.deliver", "tasks.sweep")

@@ -29,8 +29,10 @@ def polls(feed_ids: Sequence[int], trigger: Trigger) -> bool:
 
 def deliveries(delivery_ids: Sequence[int], trigger: Trigger, *, mark: bool = True) -> bool:
     """Ring for each delivery; `mark` stamps enqueued_at (the sweeper stamps its own)."""
-    if not delivery_ids or not broker_available():
-        return bool(not delivery_ids)
+    if not delivery_ids:
+        return True
+    if not broker_available():
+        return False
     for delivery_id in delivery_ids:
         app.send_task("syndicate.deliver", args=[delivery_id, trigger.value])
     if mark:

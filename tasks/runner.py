@@ -14,13 +14,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from types import FrameType
 from typing import Any
 
 from celery.worker import WorkController
 
 from syndicate import service
-from syndicate.model import Trigger
+from syndicate.model import DeliveryState, Trigger
 from syndicate.settings import Settings
 from tasks import dispatch, runtime
 from tasks.app import app
@@ -36,6 +37,7 @@ class RunReport:
     polled: int
     drained: bool
     remaining: int
+    outcomes: dict[DeliveryState, int]  # deliveries changed during the run, by state now
 
 
 class _Worker(WorkController):  # type: ignore[misc]  # celery ships no type hints
@@ -103,12 +105,18 @@ def _ring(ctx: service.Context) -> tuple[int, ...]:
     return due.feed_ids
 
 
+def _report(ctx: service.Context, polled: int, *, drained: bool, started: datetime) -> RunReport:
+    remaining = 0 if drained else service.work_remaining(ctx)
+    return RunReport(polled, drained, remaining, service.states_since(ctx, started))
+
+
 def _forever(ctx: service.Context, stop: threading.Event, tick: float) -> RunReport:
+    started = ctx.clock()
     polled = 0
     while not stop.is_set():
         polled += len(_ring(ctx))
         stop.wait(tick)
-    return RunReport(polled=polled, drained=False, remaining=service.work_remaining(ctx))
+    return _report(ctx, polled, drained=False, started=started)
 
 
 def _drain(ctx: service.Context, stop: threading.Event) -> RunReport:
@@ -119,8 +127,8 @@ def _drain(ctx: service.Context, stop: threading.Event) -> RunReport:
     while not stop.is_set() and time.monotonic() < deadline:
         polls_done = service.polled_since(ctx, feed_ids, started)
         if polls_done and service.work_remaining(ctx) == 0:
-            return RunReport(polled=len(feed_ids), drained=True, remaining=0)
+            return _report(ctx, len(feed_ids), drained=True, started=started)
         if polls_done:
             _ring(ctx)  # deliveries whose doorbell is older than REDISPATCH_AFTER
         stop.wait(0.1)
-    return RunReport(polled=len(feed_ids), drained=False, remaining=service.work_remaining(ctx))
+    return _report(ctx, len(feed_ids), drained=False, started=started)

@@ -7,6 +7,7 @@ import io
 import re
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,12 +33,15 @@ def parse_feed(body: bytes, url: str = "", headers: Mapping[str, str] | None = N
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
     if url:
         response_headers["content-location"] = url
-    result: Any = feedparser.parse(
-        io.BytesIO(strip_doctype(body)),
-        response_headers=response_headers,
-        sanitize_html=True,
-        resolve_relative_uris=True,
-    )
+    try:
+        result: Any = feedparser.parse(
+            io.BytesIO(strip_doctype(body)),
+            response_headers=response_headers,
+            sanitize_html=True,
+            resolve_relative_uris=True,
+        )
+    except Exception as e:  # feedparser's internals fail in many ways on bad input
+        raise ParseError(f"{url or 'input'}: feedparser failed: {type(e).__name__}: {e}") from e
     if not result.get("version"):
         reason = result.get("bozo_exception") or "no RSS, Atom or RDF document found"
         raise ParseError(f"{url or 'input'}: not a feed: {reason}")
@@ -57,23 +61,10 @@ def _entries(raw_entries: list[Any]) -> tuple[FeedEntry, ...]:
         entry = _entry(raw)
         if entry.identity in seen:
             # Two items sharing a guid are told apart by their link (as Miniflux does).
-            entry = _with_identity(entry, f"{entry.identity}|{normalise_url(entry.link)}")
+            entry = replace(entry, identity=f"{entry.identity}|{normalise_url(entry.link)}")
         seen.add(entry.identity)
         entries.append(entry)
     return tuple(entries)
-
-
-def _with_identity(entry: FeedEntry, identity: str) -> FeedEntry:
-    return FeedEntry(
-        identity=identity,
-        link=entry.link,
-        title=entry.title,
-        content_html=entry.content_html,
-        published=entry.published,
-        updated=entry.updated,
-        categories=entry.categories,
-        author=entry.author,
-    )
 
 
 def _entry(raw: Any) -> FeedEntry:

@@ -1,6 +1,7 @@
-"""Reads and conditional writes on the ledger. Every function takes an open transaction.
+"""Deliveries and their audit events: the ledger proper (DESIGN.md §3-4).
 
-The caller (service) groups a state change and its audit event in one transaction.
+Every write is conditional (claims, fenced finishes) and takes an open transaction, so the
+caller (service) records each state change and its event together.
 """
 
 from __future__ import annotations
@@ -11,235 +12,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from syndicate.model import CLAIMABLE_STATES, DeliveryState, FeedEntry, FeedStatus, Secret, Trigger
-from syndicate.store.rows import AccountRow, DeliveryRow, EntryRow, EventRow, FeedRow, HistoryRow
+from syndicate.model import CLAIMABLE_STATES, DeliveryState, Secret, Trigger
+from syndicate.store.rows import DeliveryRow, EventRow, HistoryRow, from_row, inserted_id
 from syndicate.store.schema import accounts, deliveries, entries, events, feeds
-
-
-def _new_id(result: sa.CursorResult[Any]) -> int:
-    key = result.inserted_primary_key
-    assert key is not None  # an INSERT of one row always has one
-    return int(key[0])
-
-
-# --- feeds and accounts -------------------------------------------------------------------
-
-
-def sync_feeds(conn: sa.Connection, configured: Mapping[str, str]) -> dict[str, int]:
-    """Upsert configured feeds (name -> url); pause feeds no longer configured. Returns ids."""
-    existing = {
-        row.name: row
-        for row in conn.execute(sa.select(feeds.c.id, feeds.c.name, feeds.c.url, feeds.c.status))
-    }
-    ids: dict[str, int] = {}
-    for name, url in configured.items():
-        row = existing.get(name)
-        if row is None:
-            ids[name] = _new_id(conn.execute(feeds.insert().values(name=name, url=url)))
-            continue
-        ids[name] = row.id
-        changes: dict[str, Any] = {}
-        if row.url != url:
-            changes.update(url=url, etag=None, last_modified=None, body_hash=None)
-        if row.status == FeedStatus.PAUSED:
-            changes["status"] = FeedStatus.ACTIVE
-        if changes:
-            conn.execute(feeds.update().where(feeds.c.id == row.id).values(**changes))
-    gone = [row.id for name, row in existing.items() if name not in configured]
-    if gone:
-        conn.execute(
-            feeds.update()
-            .where(feeds.c.id.in_(gone), feeds.c.status == FeedStatus.ACTIVE)
-            .values(status=FeedStatus.PAUSED, last_error="no longer in the config")
-        )
-    return ids
-
-
-def sync_accounts(conn: sa.Connection, configured: Mapping[str, str]) -> dict[str, int]:
-    """Upsert configured accounts (name -> platform). Returns ids."""
-    existing = {row.name: row for row in conn.execute(sa.select(accounts))}
-    ids: dict[str, int] = {}
-    for name, platform in configured.items():
-        row = existing.get(name)
-        if row is None:
-            ids[name] = _new_id(
-                conn.execute(accounts.insert().values(name=name, platform=platform))
-            )
-        else:
-            ids[name] = row.id
-            if row.platform != platform:
-                conn.execute(
-                    accounts.update().where(accounts.c.id == row.id).values(platform=platform)
-                )
-    return ids
-
-
-def get_feed(conn: sa.Connection, feed_id: int) -> FeedRow | None:
-    row = conn.execute(sa.select(feeds).where(feeds.c.id == feed_id)).one_or_none()
-    return None if row is None else _feed_row(row)
-
-
-def list_feeds(conn: sa.Connection) -> list[FeedRow]:
-    return [_feed_row(row) for row in conn.execute(sa.select(feeds).order_by(feeds.c.name))]
-
-
-def _feed_row(row: sa.Row[Any]) -> FeedRow:
-    return FeedRow(
-        id=row.id,
-        name=row.name,
-        url=row.url,
-        status=FeedStatus(row.status),
-        etag=row.etag,
-        last_modified=row.last_modified,
-        body_hash=row.body_hash,
-        baselined_at=row.baselined_at,
-        last_polled_at=row.last_polled_at,
-        next_poll_at=row.next_poll_at,
-        error_count=row.error_count,
-        last_error=row.last_error,
-    )
-
-
-def get_account(conn: sa.Connection, account_id: int) -> AccountRow | None:
-    row = conn.execute(sa.select(accounts).where(accounts.c.id == account_id)).one_or_none()
-    return None if row is None else AccountRow(row.id, row.name, row.platform, row.health)
-
-
-def account_ids(conn: sa.Connection) -> dict[str, int]:
-    return {row.name: row.id for row in conn.execute(sa.select(accounts.c.id, accounts.c.name))}
-
-
-def claim_feed(conn: sa.Connection, feed_id: int, now: datetime, lease: timedelta) -> bool:
-    """Take the feed's poll lease; False when another poller holds it or the feed is inactive."""
-    result = conn.execute(
-        feeds.update()
-        .where(
-            feeds.c.id == feed_id,
-            feeds.c.status == FeedStatus.ACTIVE,
-            sa.or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now),
-        )
-        .values(lease_until=now + lease)
-    )
-    return result.rowcount == 1
-
-
-def due_feeds(conn: sa.Connection, now: datetime) -> list[int]:
-    query = sa.select(feeds.c.id).where(
-        feeds.c.status == FeedStatus.ACTIVE,
-        sa.or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= now),
-        sa.or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now),
-    )
-    return list(conn.execute(query.order_by(feeds.c.next_poll_at)).scalars())
-
-
-def push_next_poll(conn: sa.Connection, feed_id: int, now: datetime, until: datetime) -> bool:
-    """Move a due feed's next poll to `until`; False if another scheduler already did."""
-    result = conn.execute(
-        feeds.update()
-        .where(
-            feeds.c.id == feed_id,
-            sa.or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= now),
-        )
-        .values(next_poll_at=until)
-    )
-    return result.rowcount == 1
-
-
-def polled_since(conn: sa.Connection, feed_ids: Sequence[int], since: datetime) -> bool:
-    """True when every feed in `feed_ids` finished a poll (ok or failed) at or after `since`."""
-    if not feed_ids:
-        return True
-    query = sa.select(sa.func.count()).where(
-        feeds.c.id.in_(list(feed_ids)), feeds.c.last_polled_at >= since
-    )
-    return int(conn.execute(query).scalar_one()) == len(set(feed_ids))
-
-
-def leased_feeds(conn: sa.Connection, now: datetime) -> int:
-    query = sa.select(sa.func.count()).where(feeds.c.lease_until >= now)
-    return int(conn.execute(query).scalar_one())
-
-
-def record_poll(conn: sa.Connection, feed_id: int, **values: Any) -> None:
-    """Store the outcome of a poll and release the lease."""
-    conn.execute(feeds.update().where(feeds.c.id == feed_id).values(lease_until=None, **values))
-
-
-# --- entries ------------------------------------------------------------------------------
-
-
-def known_entries(conn: sa.Connection, feed_id: int) -> dict[str, tuple[int, str]]:
-    """identity -> (entry id, content hash) for every entry ever seen in the feed."""
-    query = sa.select(entries.c.identity, entries.c.id, entries.c.content_hash).where(
-        entries.c.feed_id == feed_id
-    )
-    return {row.identity: (row.id, row.content_hash) for row in conn.execute(query)}
-
-
-def _entry_values(entry: FeedEntry, content_hash: str) -> dict[str, Any]:
-    return {
-        "link": entry.link,
-        "title": entry.title,
-        "content_html": entry.content_html,
-        "categories": list(entry.categories),
-        "published": entry.published,
-        "updated": entry.updated,
-        "content_hash": content_hash,
-    }
-
-
-def insert_entry(
-    conn: sa.Connection,
-    feed_id: int,
-    entry: FeedEntry,
-    content_hash: str,
-    now: datetime,
-    *,
-    baseline: bool,
-) -> int:
-    values = _entry_values(entry, content_hash)
-    result = conn.execute(
-        entries.insert().values(
-            feed_id=feed_id, identity=entry.identity, first_seen_at=now, baseline=baseline, **values
-        )
-    )
-    return _new_id(result)
-
-
-def update_entry(conn: sa.Connection, entry_id: int, entry: FeedEntry, content_hash: str) -> None:
-    """An edited entry: new text, and the stored summary is dropped so it is made again."""
-    values = _entry_values(entry, content_hash)
-    conn.execute(entries.update().where(entries.c.id == entry_id).values(summary=None, **values))
-
-
-def get_entry(conn: sa.Connection, entry_id: int) -> EntryRow | None:
-    row = conn.execute(sa.select(entries).where(entries.c.id == entry_id)).one_or_none()
-    if row is None:
-        return None
-    return EntryRow(
-        id=row.id,
-        feed_id=row.feed_id,
-        identity=row.identity,
-        link=row.link,
-        title=row.title,
-        content_html=row.content_html,
-        categories=tuple(row.categories),
-        published=row.published,
-        updated=row.updated,
-        content_hash=row.content_hash,
-        summary=row.summary,
-        baseline=row.baseline,
-    )
-
-
-def store_summary(conn: sa.Connection, entry_id: int, summary: Mapping[str, Any]) -> None:
-    """Keep the first summary made for an entry; a concurrent second one is ignored."""
-    conn.execute(
-        entries.update()
-        .where(entries.c.id == entry_id, entries.c.summary.is_(None))
-        .values(summary=dict(summary))
-    )
-
 
 # --- deliveries ---------------------------------------------------------------------------
 
@@ -258,28 +33,14 @@ def create_delivery(
             updated_at=now,
         )
     )
-    return _new_id(result)
+    return inserted_id(result)
 
 
 def get_delivery(conn: sa.Connection, delivery_id: int) -> DeliveryRow | None:
     row = conn.execute(sa.select(deliveries).where(deliveries.c.id == delivery_id)).one_or_none()
     if row is None:
         return None
-    return DeliveryRow(
-        id=row.id,
-        entry_id=row.entry_id,
-        account_id=row.account_id,
-        state=DeliveryState(row.state),
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        lease_until=row.lease_until,
-        claim_token=row.claim_token,
-        idempotency_key=row.idempotency_key,
-        rendered_text=row.rendered_text,
-        remote_id=row.remote_id,
-        remote_url=row.remote_url,
-        last_error=row.last_error,
-    )
+    return from_row(DeliveryRow, row, state=DeliveryState(row.state))
 
 
 def claim_delivery(
@@ -383,6 +144,16 @@ def expire_lease(conn: sa.Connection, delivery_id: int, token: str | None, now: 
     return result.rowcount == 1
 
 
+def states_since(conn: sa.Connection, since: datetime) -> dict[DeliveryState, int]:
+    """How many deliveries changed since `since`, by the state they are in now."""
+    query = (
+        sa.select(deliveries.c.state, sa.func.count())
+        .where(deliveries.c.updated_at >= since)
+        .group_by(deliveries.c.state)
+    )
+    return {DeliveryState(state): int(n) for state, n in conn.execute(query)}
+
+
 def count_deliveries(conn: sa.Connection, states: Iterable[DeliveryState]) -> int:
     query = sa.select(sa.func.count()).where(deliveries.c.state.in_([s.value for s in states]))
     return int(conn.execute(query).scalar_one())
@@ -435,7 +206,7 @@ def list_events(
         query = query.where(events.c.kind.in_(kinds))
     if delivery_id is not None:
         query = query.where(events.c.delivery_id == delivery_id)
-    return [EventRow(**row._mapping) for row in conn.execute(query)]
+    return [from_row(EventRow, row) for row in conn.execute(query)]
 
 
 def history(conn: sa.Connection, limit: int = 50) -> list[HistoryRow]:

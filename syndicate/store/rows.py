@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import sqlalchemy as sa
 
 from syndicate.model import DeliveryState, FeedStatus
 
@@ -95,3 +97,22 @@ class EventRow:
     attempt: int | None
     message: str
     data: dict[str, Any]
+
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+_T = TypeVar("_T", bound="DataclassInstance")
+
+
+def from_row(cls: type[_T], row: sa.Row[Any], **overrides: Any) -> _T:
+    """Build a row dataclass from the columns it names; `overrides` convert what needs it."""
+    names = {f.name for f in fields(cls)}
+    values = {key: value for key, value in row._mapping.items() if key in names}
+    return cls(**{**values, **overrides})
+
+
+def inserted_id(result: sa.CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None  # an INSERT of one row always has one
+    return int(key[0])

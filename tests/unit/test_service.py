@@ -13,7 +13,7 @@ import pytest
 from syndicate import service
 from syndicate.model import DeliveryState, Trigger
 from syndicate.settings import load
-from syndicate.store import ledger
+from syndicate.store import catalog, ledger
 from tests.conftest import Clock
 from tests.fakes.atom import atom_feed, sample_entry
 from tests.fakes.feedserver import FeedServer
@@ -232,13 +232,13 @@ def test_bad_feed_is_an_error_recorded_with_backoff_and_loses_nothing(
     outcome = poll(ctx)
     assert outcome.error and message in outcome.error
     with ctx.store.begin() as conn:
-        feed = ledger.get_feed(conn, ctx.feed_ids["blog"])
+        feed = catalog.get_feed(conn, ctx.feed_ids["blog"])
         assert feed is not None
         assert feed.error_count == 1
         assert feed.next_poll_at is not None and feed.next_poll_at - clock.now > timedelta(
             minutes=20
         )
-        assert len(ledger.known_entries(conn, feed.id)) == 2
+        assert len(catalog.known_entries(conn, feed.id)) == 2
     assert "feed_error" in events(ctx, "feed_error")
 
 

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from syndicate.model import DeliveryState, FeedEntry, Trigger
-from syndicate.store import Store, ledger
+from syndicate.store import Store, catalog, ledger
 from syndicate.store.db import is_current
 from syndicate.store.schema import events
 
@@ -21,9 +21,9 @@ ENTRY = FeedEntry(
 
 def seed(store: Store) -> tuple[int, int, int]:
     with store.begin() as conn:
-        feed_id = ledger.sync_feeds(conn, {"blog": "https://blog.example.com/feed"})["blog"]
-        account_id = ledger.sync_accounts(conn, {"toots": "mastodon"})["toots"]
-        entry_id = ledger.insert_entry(conn, feed_id, ENTRY, "h1", NOW, baseline=False)
+        feed_id = catalog.sync_feeds(conn, {"blog": "https://blog.example.com/feed"})["blog"]
+        account_id = catalog.sync_accounts(conn, {"toots": "mastodon"})["toots"]
+        entry_id = catalog.insert_entry(conn, feed_id, ENTRY, "h1", NOW, baseline=False)
     return feed_id, account_id, entry_id
 
 
@@ -108,31 +108,31 @@ def test_expired_send_lease_becomes_unknown(store: Store) -> None:
 def test_feed_lease_excludes_a_second_poller(store: Store) -> None:
     feed_id, _, _ = seed(store)
     with store.begin() as conn:
-        assert ledger.claim_feed(conn, feed_id, NOW, LEASE)
+        assert catalog.claim_feed(conn, feed_id, NOW, LEASE)
     with store.begin() as conn:
-        assert not ledger.claim_feed(conn, feed_id, NOW + timedelta(seconds=1), LEASE)
-        ledger.record_poll(conn, feed_id, last_polled_at=NOW)
+        assert not catalog.claim_feed(conn, feed_id, NOW + timedelta(seconds=1), LEASE)
+        catalog.record_poll(conn, feed_id, last_polled_at=NOW)
     with store.begin() as conn:
-        assert ledger.claim_feed(conn, feed_id, NOW + timedelta(seconds=2), LEASE)
+        assert catalog.claim_feed(conn, feed_id, NOW + timedelta(seconds=2), LEASE)
 
 
 def test_due_feed_is_handed_to_one_scheduler_only(store: Store) -> None:
     feed_id, _, _ = seed(store)
     with store.begin() as conn:
-        assert ledger.due_feeds(conn, NOW) == [feed_id]
-        assert ledger.push_next_poll(conn, feed_id, NOW, NOW + LEASE)
-        assert not ledger.push_next_poll(conn, feed_id, NOW, NOW + LEASE)
-        assert ledger.due_feeds(conn, NOW) == []
+        assert catalog.due_feeds(conn, NOW) == [feed_id]
+        assert catalog.push_next_poll(conn, feed_id, NOW, NOW + LEASE)
+        assert not catalog.push_next_poll(conn, feed_id, NOW, NOW + LEASE)
+        assert catalog.due_feeds(conn, NOW) == []
 
 
 def test_removed_feed_is_paused_and_comes_back(store: Store) -> None:
     feed_id, _, _ = seed(store)
     with store.begin() as conn:
-        ledger.sync_feeds(conn, {})
-        feed = ledger.get_feed(conn, feed_id)
+        catalog.sync_feeds(conn, {})
+        feed = catalog.get_feed(conn, feed_id)
         assert feed is not None and feed.status == "paused"
-        ledger.sync_feeds(conn, {"blog": "https://blog.example.com/feed"})
-        feed = ledger.get_feed(conn, feed_id)
+        catalog.sync_feeds(conn, {"blog": "https://blog.example.com/feed"})
+        feed = catalog.get_feed(conn, feed_id)
         assert feed is not None and feed.status == "active"
 
 
@@ -153,8 +153,8 @@ def test_events_are_append_only_records_with_secrets_redacted(store: Store) -> N
 def test_times_round_trip_as_aware_utc(store: Store) -> None:
     feed_id, _, _ = seed(store)
     with store.begin() as conn:
-        ledger.record_poll(conn, feed_id, last_polled_at=NOW)
-        feed = ledger.get_feed(conn, feed_id)
+        catalog.record_poll(conn, feed_id, last_polled_at=NOW)
+        feed = catalog.get_feed(conn, feed_id)
     assert feed is not None
     assert feed.last_polled_at == NOW
     assert feed.last_polled_at.tzinfo is not None

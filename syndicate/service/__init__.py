@@ -1,0 +1,51 @@
+"""Use cases: poll a feed, deliver one post, find due work, read history.
+
+Every state change and its audit event are written in one transaction; network calls happen
+outside transactions. Entry points (cli, tasks) are thin adapters over these functions.
+"""
+
+from __future__ import annotations
+
+from syndicate.service.context import (
+    FEED_LEASE,
+    REDISPATCH_AFTER,
+    SEND_LEASE,
+    Context,
+    open_context,
+    utc_now,
+)
+from syndicate.service.delivering import DeliveryOutcome, deliver, summary_for
+from syndicate.service.polling import PollOutcome, delivery_key, poll_feed
+from syndicate.service.scheduling import (
+    DueWork,
+    collect_due,
+    feed_id,
+    history,
+    mark_enqueued,
+    polled_since,
+    states_since,
+    work_remaining,
+)
+
+__all__ = [
+    "FEED_LEASE",
+    "REDISPATCH_AFTER",
+    "SEND_LEASE",
+    "Context",
+    "DeliveryOutcome",
+    "DueWork",
+    "PollOutcome",
+    "collect_due",
+    "deliver",
+    "delivery_key",
+    "feed_id",
+    "history",
+    "mark_enqueued",
+    "open_context",
+    "poll_feed",
+    "polled_since",
+    "states_since",
+    "summary_for",
+    "utc_now",
+    "work_remaining",
+]

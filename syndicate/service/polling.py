@@ -1,0 +1,228 @@
+"""Poll a feed: fetch, parse, decide what is new, record entries and deliveries."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from syndicate.errors import (
+    ConfigError,
+    FeedError,
+    FeedGone,
+    SyndicateError,
+)
+from syndicate.feeds.parse import parse_feed
+from syndicate.feeds.watcher import PollPlan, plan_poll
+from syndicate.model import (
+    FeedEntry,
+    FeedStatus,
+    Trigger,
+)
+from syndicate.service.context import FEED_LEASE, MAX_ERROR_BACKOFF, Context, log
+from syndicate.store import catalog, ledger
+from syndicate.store.rows import FeedRow
+
+# --- polling ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    feed: str
+    skipped: bool = False  # another poller holds the lease, or the feed is not active
+    not_modified: bool = False
+    new_entries: int = 0
+    baseline_entries: int = 0
+    updated_entries: int = 0
+    delivery_ids: tuple[int, ...] = ()
+    error: str | None = None
+
+
+def poll_feed(
+    ctx: Context, feed_id: int, trigger: Trigger, actor: str = "syndicate"
+) -> PollOutcome:
+    """Fetch and parse one feed, record what is new and queue its deliveries. Safe to run twice:
+    a second poller finds the lease taken and skips."""
+    with ctx.store.begin() as conn:
+        feed = catalog.get_feed(conn, feed_id)
+        if feed is None:
+            log.warning("poll_feed: no feed with id %s; ignored", feed_id)
+            return PollOutcome(feed=f"#{feed_id}", skipped=True)
+        if not catalog.claim_feed(conn, feed_id, ctx.clock(), FEED_LEASE):
+            return PollOutcome(feed=feed.name, skipped=True)
+    return _Poll(ctx, feed, trigger, actor).run()
+
+
+def body_digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Poll:
+    """One leased poll of one feed; every outcome releases the lease."""
+
+    ctx: Context
+    feed: FeedRow
+    trigger: Trigger
+    actor: str
+
+    def run(self) -> PollOutcome:
+        feed = self.feed
+        try:
+            config = self.ctx.settings.feed(feed.name)
+            fetched = self.ctx.get_fetcher().fetch(
+                config.url, is_path=config.is_path, etag=feed.etag, last_modified=feed.last_modified
+            )
+            digest = feed.body_hash if fetched.not_modified else body_digest(fetched.body)
+            if fetched.not_modified or digest == feed.body_hash:
+                return self.unchanged(fetched.etag, fetched.last_modified)
+            parsed = parse_feed(fetched.body, fetched.url, fetched.headers)
+        except (FeedError, ConfigError) as e:
+            return self.failed(e)
+        return self.store(
+            parsed.entries,
+            config.accounts,
+            config.backfill,
+            etag=fetched.etag,
+            last_modified=fetched.last_modified,
+            body_hash=digest,
+            hub=parsed.hub or None,
+            self_url=parsed.self_url or None,
+        )
+
+    def event(self, conn: sa.Connection, kind: str, message: str, **values: Any) -> None:
+        ledger.append_event(
+            conn,
+            at=self.ctx.clock(),
+            kind=kind,
+            trigger=self.trigger,
+            actor=self.actor,
+            feed_id=self.feed.id,
+            message=message,
+            **values,
+        )
+
+    def next_poll(self, now: datetime, errors: int = 0) -> datetime:
+        feeds = {f.name: f.interval for f in self.ctx.settings.feeds}
+        interval = timedelta(seconds=feeds.get(self.feed.name, self.ctx.settings.poll_interval))
+        if errors:
+            interval = min(MAX_ERROR_BACKOFF, interval * 2 ** min(errors, 10))
+        return now + interval * (0.8 + 0.4 * self.ctx.rand())  # ±20% jitter spreads the load
+
+    def succeeded(self, now: datetime) -> dict[str, Any]:
+        """What every successful poll records: the time, the next poll, errors cleared."""
+        return {
+            "last_polled_at": now,
+            "next_poll_at": self.next_poll(now),
+            "error_count": 0,
+            "last_error": None,
+        }
+
+    def unchanged(self, etag: str | None, last_modified: str | None) -> PollOutcome:
+        now = self.ctx.clock()
+        with self.ctx.store.begin() as conn:
+            catalog.record_poll(
+                conn,
+                self.feed.id,
+                **self.succeeded(now),
+                etag=etag or self.feed.etag,
+                last_modified=last_modified or self.feed.last_modified,
+            )
+            self.event(conn, "feed_unchanged", f"{self.feed.name}: not modified")
+        return PollOutcome(feed=self.feed.name, not_modified=True)
+
+    def failed(self, error: SyndicateError) -> PollOutcome:
+        now = self.ctx.clock()
+        gone = isinstance(error, FeedGone)
+        errors = self.feed.error_count + 1
+        values: dict[str, Any] = {"error_count": errors, "last_error": str(error)}
+        if gone:
+            values["status"] = FeedStatus.GONE
+        else:
+            values["next_poll_at"] = self.next_poll(now, errors)
+        with self.ctx.store.begin() as conn:
+            catalog.record_poll(conn, self.feed.id, last_polled_at=now, **values)
+            kind = "feed_gone" if gone else "feed_error"
+            self.event(conn, kind, str(error), data={"error_count": errors})
+        log.warning("poll %s failed: %s", self.feed.name, error)
+        return PollOutcome(feed=self.feed.name, error=str(error))
+
+    def store(
+        self,
+        entries: tuple[FeedEntry, ...],
+        routed: tuple[str, ...],
+        backfill: int,
+        **poll_values: Any,
+    ) -> PollOutcome:
+        now = self.ctx.clock()
+        first = self.feed.baselined_at is None
+        with self.ctx.store.begin() as conn:
+            known = catalog.known_entries(conn, self.feed.id)
+            plan = plan_poll(entries, known, first_poll=first, backfill=backfill)
+            self.store_known(conn, plan, now)
+            delivery_ids = [
+                delivery_id
+                for entry in plan.new
+                for delivery_id in self.store_new(conn, entry, plan.hashes[entry.identity], routed)
+            ]
+            catalog.record_poll(
+                conn,
+                self.feed.id,
+                **self.succeeded(now),
+                baselined_at=self.feed.baselined_at or now,
+                **poll_values,
+            )
+            counts = (
+                f"{len(plan.new)} new, {len(plan.baseline)} baseline, "
+                f"{len(plan.changed)} edited of {len(entries)} entries"
+            )
+            self.event(conn, "feed_baseline" if first else "feed_polled", counts)
+        return PollOutcome(
+            feed=self.feed.name,
+            new_entries=len(plan.new),
+            baseline_entries=len(plan.baseline),
+            updated_entries=len(plan.changed),
+            delivery_ids=tuple(delivery_ids),
+        )
+
+    def store_known(self, conn: sa.Connection, plan: PollPlan, now: datetime) -> None:
+        for entry in plan.baseline:
+            hashed = plan.hashes[entry.identity]
+            catalog.insert_entry(conn, self.feed.id, entry, hashed, now, baseline=True)
+        for entry_id, entry in plan.changed:
+            catalog.update_entry(conn, entry_id, entry, plan.hashes[entry.identity])
+            self.event(conn, "entry_updated", f"edited: {entry.title}", entry_id=entry_id)
+
+    def store_new(
+        self, conn: sa.Connection, entry: FeedEntry, hashed: str, routed: tuple[str, ...]
+    ) -> list[int]:
+        """The entry and one delivery per routed account, in the caller's transaction."""
+        now = self.ctx.clock()
+        entry_id = catalog.insert_entry(conn, self.feed.id, entry, hashed, now, baseline=False)
+        self.event(
+            conn, "entry_new", f"new: {entry.title}", entry_id=entry_id, data={"link": entry.link}
+        )
+        delivery_ids = []
+        for name in routed:
+            account_id = self.ctx.account_ids[name]
+            key = delivery_key(self.feed.name, entry.identity, name)
+            delivery_id = ledger.create_delivery(conn, entry_id, account_id, key, now)
+            self.event(
+                conn,
+                "delivery_created",
+                f"queued for {name}",
+                entry_id=entry_id,
+                delivery_id=delivery_id,
+                account_id=account_id,
+            )
+            delivery_ids.append(delivery_id)
+        return delivery_ids
+
+
+def delivery_key(feed: str, identity: str, account: str) -> str:
+    """Stable per (feed, entry, account): the same key on every attempt, even after a rebuild."""
+    return f"syndicate-{uuid.uuid5(uuid.NAMESPACE_URL, f'{feed}|{identity}|{account}')}"

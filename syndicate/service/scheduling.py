@@ -1,0 +1,94 @@
+"""Find due work, expire dead claims, and read the history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from syndicate.model import (
+    DeliveryState,
+    Trigger,
+)
+from syndicate.service.context import FEED_LEASE, REDISPATCH_AFTER, Context
+from syndicate.store import catalog, ledger
+from syndicate.store.rows import HistoryRow
+
+# --- scheduling ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DueWork:
+    feed_ids: tuple[int, ...]
+    delivery_ids: tuple[int, ...]
+    expired: int
+
+
+def collect_due(ctx: Context, trigger: Trigger = Trigger.SWEEPER) -> DueWork:
+    """Due feeds (their next poll pushed ahead so a second scheduler skips them), deliveries
+    due with no recent doorbell, and `sending` claims whose lease ran out (-> unknown)."""
+    now = ctx.clock()
+    with ctx.store.begin() as conn:
+        expired = _expire_leases(conn, now, trigger)
+        feed_ids = [
+            feed_id
+            for feed_id in catalog.due_feeds(conn, now)
+            if catalog.push_next_poll(conn, feed_id, now, now + FEED_LEASE)
+        ]
+        delivery_ids = ledger.due_deliveries(conn, now, rung_before=now - REDISPATCH_AFTER)
+        ledger.mark_enqueued(conn, delivery_ids, now)
+    return DueWork(tuple(feed_ids), tuple(delivery_ids), expired)
+
+
+def mark_enqueued(ctx: Context, delivery_ids: tuple[int, ...]) -> None:
+    with ctx.store.begin() as conn:
+        ledger.mark_enqueued(conn, delivery_ids, ctx.clock())
+
+
+def _expire_leases(conn: Any, now: datetime, trigger: Trigger) -> int:
+    expired = 0
+    for row in ledger.expired_sending(conn, now):
+        if ledger.expire_lease(conn, row.id, row.claim_token, now):
+            expired += 1
+            ledger.append_event(
+                conn,
+                at=now,
+                kind="lease_expired",
+                trigger=trigger,
+                actor="sweeper",
+                delivery_id=row.id,
+                entry_id=row.entry_id,
+                account_id=row.account_id,
+                message="send outcome unknown: the worker stopped mid-send",
+            )
+    return expired
+
+
+def work_remaining(ctx: Context) -> int:
+    """Deliveries due now or in flight, plus feeds being polled: zero means drained."""
+    now = ctx.clock()
+    with ctx.store.begin() as conn:
+        due = len(ledger.due_deliveries(conn, now))
+        sending = ledger.count_deliveries(conn, [DeliveryState.SENDING])
+        polling = catalog.leased_feeds(conn, now)
+    return due + sending + polling
+
+
+def states_since(ctx: Context, since: datetime) -> dict[DeliveryState, int]:
+    with ctx.store.begin() as conn:
+        return ledger.states_since(conn, since)
+
+
+def polled_since(ctx: Context, feed_ids: tuple[int, ...], since: datetime) -> bool:
+    with ctx.store.begin() as conn:
+        return catalog.polled_since(conn, feed_ids, since)
+
+
+def history(ctx: Context, limit: int = 50) -> list[HistoryRow]:
+    with ctx.store.begin() as conn:
+        return ledger.history(conn, limit)
+
+
+def feed_id(ctx: Context, name: str) -> int:
+    ctx.settings.feed(name)  # raises a ConfigError naming the known feeds
+    return ctx.feed_ids[name]

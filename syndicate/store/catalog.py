@@ -1,0 +1,208 @@
+"""Feeds, accounts and entries: what is watched and what has been seen.
+
+Every function takes an open transaction; the caller (service) groups a change and its event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from syndicate.model import FeedEntry, FeedStatus
+from syndicate.store.rows import AccountRow, EntryRow, FeedRow, from_row, inserted_id
+from syndicate.store.schema import accounts, entries, feeds
+
+# --- feeds and accounts -------------------------------------------------------------------
+
+
+def sync_feeds(conn: sa.Connection, configured: Mapping[str, str]) -> dict[str, int]:
+    """Upsert configured feeds (name -> url); pause feeds no longer configured. Returns ids."""
+    existing = {
+        row.name: row
+        for row in conn.execute(sa.select(feeds.c.id, feeds.c.name, feeds.c.url, feeds.c.status))
+    }
+    ids: dict[str, int] = {}
+    for name, url in configured.items():
+        row = existing.get(name)
+        if row is None:
+            ids[name] = inserted_id(conn.execute(feeds.insert().values(name=name, url=url)))
+            continue
+        ids[name] = row.id
+        changes: dict[str, Any] = {}
+        if row.url != url:
+            changes.update(url=url, etag=None, last_modified=None, body_hash=None)
+        if row.status == FeedStatus.PAUSED:
+            changes["status"] = FeedStatus.ACTIVE
+        if changes:
+            conn.execute(feeds.update().where(feeds.c.id == row.id).values(**changes))
+    gone = [row.id for name, row in existing.items() if name not in configured]
+    if gone:
+        conn.execute(
+            feeds.update()
+            .where(feeds.c.id.in_(gone), feeds.c.status == FeedStatus.ACTIVE)
+            .values(status=FeedStatus.PAUSED, last_error="no longer in the config")
+        )
+    return ids
+
+
+def sync_accounts(conn: sa.Connection, configured: Mapping[str, str]) -> dict[str, int]:
+    """Upsert configured accounts (name -> platform). Returns ids."""
+    existing = {row.name: row for row in conn.execute(sa.select(accounts))}
+    ids: dict[str, int] = {}
+    for name, platform in configured.items():
+        row = existing.get(name)
+        if row is None:
+            ids[name] = inserted_id(
+                conn.execute(accounts.insert().values(name=name, platform=platform))
+            )
+        else:
+            ids[name] = row.id
+            if row.platform != platform:
+                conn.execute(
+                    accounts.update().where(accounts.c.id == row.id).values(platform=platform)
+                )
+    return ids
+
+
+def get_feed(conn: sa.Connection, feed_id: int) -> FeedRow | None:
+    row = conn.execute(sa.select(feeds).where(feeds.c.id == feed_id)).one_or_none()
+    return None if row is None else _feed_row(row)
+
+
+def list_feeds(conn: sa.Connection) -> list[FeedRow]:
+    return [_feed_row(row) for row in conn.execute(sa.select(feeds).order_by(feeds.c.name))]
+
+
+def _feed_row(row: sa.Row[Any]) -> FeedRow:
+    return from_row(FeedRow, row, status=FeedStatus(row.status))
+
+
+def get_account(conn: sa.Connection, account_id: int) -> AccountRow | None:
+    row = conn.execute(sa.select(accounts).where(accounts.c.id == account_id)).one_or_none()
+    return None if row is None else from_row(AccountRow, row)
+
+
+def account_ids(conn: sa.Connection) -> dict[str, int]:
+    return {row.name: row.id for row in conn.execute(sa.select(accounts.c.id, accounts.c.name))}
+
+
+def claim_feed(conn: sa.Connection, feed_id: int, now: datetime, lease: timedelta) -> bool:
+    """Take the feed's poll lease; False when another poller holds it or the feed is inactive."""
+    result = conn.execute(
+        feeds.update()
+        .where(
+            feeds.c.id == feed_id,
+            feeds.c.status == FeedStatus.ACTIVE,
+            sa.or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now),
+        )
+        .values(lease_until=now + lease)
+    )
+    return result.rowcount == 1
+
+
+def due_feeds(conn: sa.Connection, now: datetime) -> list[int]:
+    query = sa.select(feeds.c.id).where(
+        feeds.c.status == FeedStatus.ACTIVE,
+        sa.or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= now),
+        sa.or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now),
+    )
+    return list(conn.execute(query.order_by(feeds.c.next_poll_at)).scalars())
+
+
+def push_next_poll(conn: sa.Connection, feed_id: int, now: datetime, until: datetime) -> bool:
+    """Move a due feed's next poll to `until`; False if another scheduler already did."""
+    result = conn.execute(
+        feeds.update()
+        .where(
+            feeds.c.id == feed_id,
+            sa.or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= now),
+        )
+        .values(next_poll_at=until)
+    )
+    return result.rowcount == 1
+
+
+def polled_since(conn: sa.Connection, feed_ids: Sequence[int], since: datetime) -> bool:
+    """True when every feed in `feed_ids` finished a poll (ok or failed) at or after `since`."""
+    if not feed_ids:
+        return True
+    query = sa.select(sa.func.count()).where(
+        feeds.c.id.in_(list(feed_ids)), feeds.c.last_polled_at >= since
+    )
+    return int(conn.execute(query).scalar_one()) == len(set(feed_ids))
+
+
+def leased_feeds(conn: sa.Connection, now: datetime) -> int:
+    query = sa.select(sa.func.count()).where(feeds.c.lease_until >= now)
+    return int(conn.execute(query).scalar_one())
+
+
+def record_poll(conn: sa.Connection, feed_id: int, **values: Any) -> None:
+    """Store the outcome of a poll and release the lease."""
+    conn.execute(feeds.update().where(feeds.c.id == feed_id).values(lease_until=None, **values))
+
+
+# --- entries ------------------------------------------------------------------------------
+
+
+def known_entries(conn: sa.Connection, feed_id: int) -> dict[str, tuple[int, str]]:
+    """identity -> (entry id, content hash) for every entry ever seen in the feed."""
+    query = sa.select(entries.c.identity, entries.c.id, entries.c.content_hash).where(
+        entries.c.feed_id == feed_id
+    )
+    return {row.identity: (row.id, row.content_hash) for row in conn.execute(query)}
+
+
+def _entry_values(entry: FeedEntry, content_hash: str) -> dict[str, Any]:
+    return {
+        "link": entry.link,
+        "title": entry.title,
+        "content_html": entry.content_html,
+        "categories": list(entry.categories),
+        "published": entry.published,
+        "updated": entry.updated,
+        "content_hash": content_hash,
+    }
+
+
+def insert_entry(
+    conn: sa.Connection,
+    feed_id: int,
+    entry: FeedEntry,
+    content_hash: str,
+    now: datetime,
+    *,
+    baseline: bool,
+) -> int:
+    values = _entry_values(entry, content_hash)
+    result = conn.execute(
+        entries.insert().values(
+            feed_id=feed_id, identity=entry.identity, first_seen_at=now, baseline=baseline, **values
+        )
+    )
+    return inserted_id(result)
+
+
+def update_entry(conn: sa.Connection, entry_id: int, entry: FeedEntry, content_hash: str) -> None:
+    """An edited entry: new text, and the stored summary is dropped so it is made again."""
+    values = _entry_values(entry, content_hash)
+    conn.execute(entries.update().where(entries.c.id == entry_id).values(summary=None, **values))
+
+
+def get_entry(conn: sa.Connection, entry_id: int) -> EntryRow | None:
+    row = conn.execute(sa.select(entries).where(entries.c.id == entry_id)).one_or_none()
+    if row is None:
+        return None
+    return from_row(EntryRow, row, categories=tuple(row.categories))
+
+
+def store_summary(conn: sa.Connection, entry_id: int, summary: Mapping[str, Any]) -> None:
+    """Keep the first summary made for an entry; a concurrent second one is ignored."""
+    conn.execute(
+        entries.update()
+        .where(entries.c.id == entry_id, entries.c.summary.is_(None))
+        .values(summary=dict(summary))
+    )
