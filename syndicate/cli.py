@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any, TypeVar
 
 import click
@@ -14,7 +15,9 @@ from syndicate import service
 from syndicate import settings as settings_mod
 from syndicate.errors import SyndicateError
 from syndicate.model import Trigger
+from syndicate.service import previewing
 from syndicate.store.rows import HistoryRow
+from tasks import dispatch
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,24 +39,22 @@ def with_config(command: F) -> F:
     )(command)
 
 
-def _setup(config: str | None, verbose: bool) -> settings_mod.Settings:
+def _setup(config: str | None, verbose: bool, *, optional: bool = False) -> settings_mod.Settings:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    settings = settings_mod.load(config)
+    load = settings_mod.load_or_defaults if optional else settings_mod.load
+    settings = load(config)
     for warning in settings.warnings:
         click.echo(f"warning: {warning}", err=True)
     return settings
 
 
-def _context(ctx: click.Context) -> service.Context:
-    from tasks import runtime
-
+def _context(ctx: click.Context, *, sync: bool = True) -> service.Context:
     settings = _setup(ctx.obj["config"], ctx.obj["verbose"])
-    runtime.bind(settings)
-    return runtime.context()
+    return dispatch.open_context(settings, sync=sync)
 
 
 @click.group()
@@ -71,10 +72,8 @@ def cli(ctx: click.Context, config: str | None, verbose: bool) -> None:
 @click.pass_context
 def run(ctx: click.Context, once: bool) -> None:
     """Run the scheduler and a worker in this process."""
-    from tasks import runner
-
     settings = _setup(ctx.obj["config"], ctx.obj["verbose"])
-    report = runner.run(settings, once=once)
+    report = dispatch.run(settings, once=once)
     outcomes = ", ".join(f"{n} {state.value}" for state, n in sorted(report.outcomes.items()))
     click.echo(f"done: polled {report.polled} feed(s); deliveries: {outcomes or 'none'}", err=True)
     if once and not report.drained:
@@ -87,8 +86,6 @@ def run(ctx: click.Context, once: bool) -> None:
 @click.pass_context
 def poll(ctx: click.Context, feed: str | None) -> None:
     """Poll FEED (default: every feed) now and queue what is new."""
-    from tasks import dispatch
-
     sctx = _context(ctx)
     names = [feed] if feed else [f.name for f in sctx.settings.feeds]
     failed = False
@@ -127,7 +124,7 @@ def _describe_poll(outcome: service.PollOutcome) -> str:
 @click.pass_context
 def history(ctx: click.Context, as_json: bool, limit: int) -> None:
     """Deliveries, newest first: time, feed, entry, account, state, link or error."""
-    rows = service.history(_context(ctx), limit)
+    rows = service.history(_context(ctx, sync=False), limit)
     for row in rows:
         click.echo(json.dumps(_history_json(row)) if as_json else _history_line(row))
     if not rows and not as_json:
@@ -156,6 +153,67 @@ def _history_line(row: HistoryRow) -> str:
     return (
         f"{when}  {row.feed}  {row.entry_title[:60]}  {row.account}  {row.state.value}  {outcome}"
     )
+
+
+@cli.command()
+@with_config
+@click.argument("source")
+@click.option("--entry", metavar="ID", help="only this entry (id, link, or stored entry number)")
+@click.option("--account", metavar="NAME", help="render as this configured account would")
+@click.option("--platform", metavar="NAME", help="render with this platform's defaults")
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per entry and line")
+@click.pass_context
+def preview(
+    ctx: click.Context,
+    *,
+    source: str,
+    entry: str | None,
+    account: str | None,
+    platform: str | None,
+    as_json: bool,
+) -> None:
+    """Show exactly what would be posted for SOURCE: a feed URL, a feed file, or the name of a
+    configured feed (its stored entries). Nothing is sent or recorded."""
+    if bool(account) == bool(platform):
+        raise click.UsageError("give exactly one of --account NAME or --platform NAME")
+    settings = _setup(ctx.obj["config"], ctx.obj["verbose"], optional=True)
+    render_post = previewing.renderer(settings, account=account, platform=platform)
+    if any(feed.name == source for feed in settings.feeds):
+        items = previewing.preview_stored(
+            _context(ctx, sync=False), source, render_post, entry=entry
+        )
+    else:
+        items = previewing.preview_source(settings, source, render_post, entry=entry)
+    for item in items:
+        click.echo(json.dumps(_preview_json(item)) if as_json else _preview_text(item))
+
+
+def _preview_json(item: previewing.PreviewItem) -> dict[str, Any]:
+    post = item.post
+    return {
+        "entry": item.identity,
+        "title": item.title,
+        "link": item.link,
+        "platform": post.platform,
+        "text": post.text,
+        "length": post.length,
+        "limit": post.limit,
+        "facets": [asdict(f) for f in post.facets],
+        "card": asdict(post.card) if post.card else None,
+        "thread": list(post.thread),
+        "notes": [*item.notes, *post.notes],
+    }
+
+
+def _preview_text(item: previewing.PreviewItem) -> str:
+    post = item.post
+    parts = post.thread or (post.text,)
+    lines = [f"== {item.title or item.identity}  ({item.link})"]
+    for number, text in enumerate(parts, 1):
+        label = f" part {number}/{len(parts)}" if len(parts) > 1 else ""
+        lines += [f"-- {post.platform}{label}: {post.length}/{post.limit}", text]
+    lines += [f"   note: {note}" for note in (*item.notes, *post.notes)]
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:

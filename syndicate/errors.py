@@ -19,6 +19,10 @@ class StoreError(SyndicateError):
     """The database cannot be reached or is not at the expected schema."""
 
 
+class BrokerError(SyndicateError):
+    """The message broker cannot be reached; the ledger still holds the work."""
+
+
 class FeedError(SyndicateError):
     """A feed could not be fetched or parsed; the poll is recorded as failed."""
 
@@ -33,6 +37,10 @@ class FeedGone(FetchError):
 
 class ParseError(FeedError):
     """The bytes are not a feed feedparser can read."""
+
+
+class SummaryError(SyndicateError):
+    """A summary could not be made the preferred way; the caller falls back and says why."""
 
 
 class PublishError(SyndicateError):

@@ -68,11 +68,14 @@ class FeedEntry:
     identity: str
     link: str
     title: str
-    content_html: str
+    content_html: str  # the full body when the feed has one, else the feed's summary
     published: datetime | None = None
     updated: datetime | None = None
     categories: tuple[str, ...] = ()
     author: str = ""
+    content_is_summary: bool = False  # no full body in the feed: the page may say more
+    image_url: str = ""  # from an image enclosure or media:thumbnail/content
+    image_alt: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,13 +89,42 @@ class ParsedFeed:
 
 @dataclass(frozen=True)
 class Summary:
-    """Platform-neutral summary of an entry, stored once and rendered per account."""
+    """Platform-neutral summary of an entry, stored once and rendered per account.
+
+    `sentences` are in the order the composer should take them: it uses the longest prefix
+    that fits. Hashtags are a composition concern: platforms make them from `categories`.
+    """
 
     title: str
     text: str
     sentences: tuple[str, ...]
     link: str
-    hashtags: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    author: str = ""
+    image_url: str = ""
+    image_alt: str = ""
+    abstract: str = ""  # an optional model-written summary; used only when it fits whole
+    source: str = "extractive"  # extractive | page (text from the web page) | llm
+
+
+@dataclass(frozen=True)
+class Facet:
+    """A rich-text span in UTF-8 byte offsets (Bluesky): a link, a #tag or a @mention."""
+
+    kind: str  # link | tag | mention
+    byte_start: int
+    byte_end: int
+    value: str  # the URI, the tag without '#', or the handle
+
+
+@dataclass(frozen=True)
+class LinkCard:
+    """A link preview the client builds when the server does not (Bluesky, LinkedIn)."""
+
+    url: str
+    title: str
+    description: str
+    image_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -100,9 +132,31 @@ class Post:
     """Exactly what would be sent: the same object for preview and for publish."""
 
     platform: str
-    text: str
-    length: int
+    text: str  # the first (or only) post
+    length: int  # by the platform's own counter
     limit: int
+    facets: tuple[Facet, ...] = ()
+    card: LinkCard | None = None
+    thread: tuple[str, ...] = ()  # thread mode: every part in order, thread[0] == text
+    notes: tuple[str, ...] = ()  # why the render chose what it did (e.g. abstract too long)
+
+
+LINK_ALWAYS = "always"
+LINK_WHEN_TRUNCATED = "when_truncated"
+
+
+@dataclass(frozen=True)
+class ComposeOptions:
+    """Per-account composition choices (config keys of the same names)."""
+
+    template: str = "{title}\n\n{summary}\n\n{url}"
+    link: str = LINK_ALWAYS  # always | when_truncated
+    hashtags: bool = True
+    max_hashtags: int = 3
+    categories_allow: tuple[str, ...] = ()  # only these categories become hashtags
+    categories_deny: tuple[str, ...] = ()  # never these
+    camel_case_tags: bool = True  # "Social Media" -> #SocialMedia; False drops multi-word ones
+    thread: bool = False  # a long summary becomes a numbered chain ending with the link
 
 
 @dataclass(frozen=True)
@@ -117,8 +171,12 @@ class Account:
 
     name: str
     platform: str
-    template: str
+    compose: ComposeOptions = field(default_factory=ComposeOptions)
     options: Mapping[str, str | int | bool | Secret] = field(default_factory=dict)
+
+    @property
+    def template(self) -> str:
+        return self.compose.template
 
     def option(self, key: str, default: str = "") -> str:
         value = self.options.get(key, default)
@@ -134,4 +192,8 @@ class OptionSpec:
     required: bool = False
     secret: bool = False
     default: str | int | bool | None = None
-    help: str = ""
+    help: str = ""  # also what a value that fails `pattern` is told it should be
+    choices: tuple[str, ...] = ()  # str options: the only values accepted
+    url: bool = False  # str options: an http(s) URL with a host (empty allowed unless required)
+    pattern: str = ""  # str options: a regular expression the whole value must match
+    minimum: int | None = None  # int options: the smallest value accepted

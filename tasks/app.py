@@ -10,6 +10,7 @@ from typing import Any
 
 from celery import Celery
 
+from syndicate.errors import ConfigError
 from syndicate.settings import Settings
 from tasks import runtime
 
@@ -19,6 +20,11 @@ QUEUE = "syndicate"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
+    if settings.embedded_broker and not runtime.embedded_broker_allowed.is_set():
+        raise ConfigError(
+            f"{settings.source}: syndicate.broker_url is empty: separate Celery workers need a "
+            "broker (e.g. redis://127.0.0.1:6379/0); `syndicate run` works without one"
+        )
     config: dict[str, Any] = {
         "broker_url": settings.broker_url or "memory://localhost/",
         # JSON only: a message is an id, never a pickled object.

@@ -1,4 +1,5 @@
-"""The only way the CLI, the web app and tasks enqueue work.
+"""The CLI's and the web app's door into the Celery edge: enqueue work, open the context the
+workers use, run the scheduler and worker. The only module of `tasks` they import.
 
 Messages are doorbells: the ledger already holds the work. With the embedded broker and no
 worker in this process a message would vanish, so nothing is sent and the caller is told;
@@ -8,11 +9,29 @@ worker in this process a message would vanish, so nothing is sent and the caller
 from __future__ import annotations
 
 from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+from kombu.exceptions import OperationalError
 
 from syndicate import service
+from syndicate.errors import BrokerError
 from syndicate.model import Trigger
+from syndicate.settings import Settings
 from tasks import runtime
 from tasks.app import app
+
+
+def open_context(settings: Settings, *, sync: bool = True) -> service.Context:
+    """Bind `settings` in this process and open the service context the tasks use; read-only
+    commands pass sync=False so an old config never rewrites the ledger's feeds."""
+    runtime.bind(settings)
+    return runtime.context(sync=sync)
+
+
+def run(settings: Settings, *, once: bool) -> service.RunReport:
+    from tasks import runner  # imports the Celery worker machinery only when needed
+
+    return runner.run(settings, once=once)
 
 
 def broker_available() -> bool:
@@ -23,7 +42,7 @@ def polls(feed_ids: Sequence[int], trigger: Trigger) -> bool:
     if not broker_available():
         return False
     for feed_id in feed_ids:
-        app.send_task("syndicate.poll_feed", args=[feed_id, trigger.value])
+        _send("syndicate.poll_feed", feed_id, trigger)
     return True
 
 
@@ -34,7 +53,19 @@ def deliveries(delivery_ids: Sequence[int], trigger: Trigger, *, mark: bool = Tr
     if not broker_available():
         return False
     for delivery_id in delivery_ids:
-        app.send_task("syndicate.deliver", args=[delivery_id, trigger.value])
+        _send("syndicate.deliver", delivery_id, trigger)
     if mark:
         service.mark_enqueued(runtime.context(), tuple(delivery_ids))
     return True
+
+
+def _send(task: str, object_id: int, trigger: Trigger) -> None:
+    try:
+        app.send_task(task, args=[object_id, trigger.value])
+    except (OperationalError, OSError) as e:
+        # The work is safe in the ledger; the sweeper rings again once the broker is back.
+        where = urlsplit(runtime.settings().broker_url)
+        raise BrokerError(
+            f"cannot reach the broker at {where.scheme}://{where.hostname}:{where.port}: "
+            f"{type(e).__name__}; the work waits in the ledger"
+        ) from e

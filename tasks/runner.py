@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from types import FrameType
 from typing import Any
@@ -21,7 +20,8 @@ from typing import Any
 from celery.worker import WorkController
 
 from syndicate import service
-from syndicate.model import DeliveryState, Trigger
+from syndicate.errors import BrokerError
+from syndicate.model import Trigger
 from syndicate.settings import Settings
 from tasks import dispatch, runtime
 from tasks.app import app
@@ -30,14 +30,6 @@ log = logging.getLogger("syndicate.run")
 
 TICK_SECONDS = 5.0
 ONCE_DEADLINE = 600.0  # --once gives up waiting for in-flight work after this long
-
-
-@dataclass(frozen=True)
-class RunReport:
-    polled: int
-    drained: bool
-    remaining: int
-    outcomes: dict[DeliveryState, int]  # deliveries changed during the run, by state now
 
 
 class _Worker(WorkController):  # type: ignore[misc]  # celery ships no type hints
@@ -51,6 +43,7 @@ class _Worker(WorkController):  # type: ignore[misc]  # celery ships no type hin
 
 @contextmanager
 def embedded_worker(concurrency: int = 2) -> Iterator[None]:
+    runtime.embedded_broker_allowed.set()
     app.finalize()
     app.set_current()
     worker = _Worker(
@@ -66,7 +59,8 @@ def embedded_worker(concurrency: int = 2) -> Iterator[None]:
     thread = threading.Thread(target=worker.start, name="celery-worker", daemon=True)
     thread.start()
     if not worker.ready.wait(60):
-        raise RuntimeError("the in-process worker did not start within 60 s")
+        worker.stop(in_sighandler=False)
+        raise BrokerError("the in-process worker could not reach its broker within 60 s")
     runtime.embedded_worker_running.set()
     try:
         yield
@@ -85,7 +79,7 @@ class _StopFlag:
         self.event.set()
 
 
-def run(settings: Settings, *, once: bool, tick: float = TICK_SECONDS) -> RunReport:
+def run(settings: Settings, *, once: bool, tick: float = TICK_SECONDS) -> service.RunReport:
     runtime.bind(settings)
     ctx = runtime.context()
     stop = _StopFlag()
@@ -105,12 +99,14 @@ def _ring(ctx: service.Context) -> tuple[int, ...]:
     return due.feed_ids
 
 
-def _report(ctx: service.Context, polled: int, *, drained: bool, started: datetime) -> RunReport:
-    remaining = 0 if drained else service.work_remaining(ctx)
-    return RunReport(polled, drained, remaining, service.states_since(ctx, started))
+def _report(
+    ctx: service.Context, polled: int, *, drained: bool, started: datetime
+) -> service.RunReport:
+    remaining = 0 if drained else service.work_remaining(ctx, started)
+    return service.RunReport(polled, drained, remaining, service.states_since(ctx, started))
 
 
-def _forever(ctx: service.Context, stop: threading.Event, tick: float) -> RunReport:
+def _forever(ctx: service.Context, stop: threading.Event, tick: float) -> service.RunReport:
     started = ctx.clock()
     polled = 0
     while not stop.is_set():
@@ -119,16 +115,30 @@ def _forever(ctx: service.Context, stop: threading.Event, tick: float) -> RunRep
     return _report(ctx, polled, drained=False, started=started)
 
 
-def _drain(ctx: service.Context, stop: threading.Event) -> RunReport:
-    """Poll what is due, deliver what that and earlier polls queued, and return when idle."""
+def _drain(ctx: service.Context, stop: threading.Event) -> service.RunReport:
+    """Poll what is due here and now, let the worker deliver what is queued, return when idle.
+
+    Polls run in this thread (no message to lose, nothing to wait for); deliveries go through
+    the worker exactly as in a long-running `syndicate run`.
+    """
     started = ctx.clock()
-    feed_ids = _ring(ctx)
+    due = service.collect_due(ctx, Trigger.SCHEDULE)
+    dispatch.deliveries(due.delivery_ids, Trigger.SWEEPER, mark=False)
+    for feed_id in due.feed_ids:
+        _poll_here(ctx, feed_id)
     deadline = time.monotonic() + ONCE_DEADLINE
     while not stop.is_set() and time.monotonic() < deadline:
-        polls_done = service.polled_since(ctx, feed_ids, started)
-        if polls_done and service.work_remaining(ctx) == 0:
-            return _report(ctx, len(feed_ids), drained=True, started=started)
-        if polls_done:
-            _ring(ctx)  # deliveries whose doorbell is older than REDISPATCH_AFTER
+        if service.work_remaining(ctx, started) == 0:
+            return _report(ctx, len(due.feed_ids), drained=True, started=started)
+        _ring(ctx)  # re-rings deliveries whose doorbell is older than REDISPATCH_AFTER
         stop.wait(0.1)
-    return _report(ctx, len(feed_ids), drained=False, started=started)
+    return _report(ctx, len(due.feed_ids), drained=False, started=started)
+
+
+def _poll_here(ctx: service.Context, feed_id: int) -> None:
+    try:
+        outcome = service.poll_feed(ctx, feed_id, Trigger.SCHEDULE)
+    except Exception:  # recorded as poll_crashed by the service; the other feeds still run
+        log.exception("polling feed %s crashed", feed_id)
+        return
+    dispatch.deliveries(outcome.delivery_ids, Trigger.SCHEDULE)

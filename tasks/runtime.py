@@ -16,10 +16,14 @@ class _Runtime:
         self.context: service.Context | None = None
         self.context_pid: int | None = None
         self.embedded_worker_running = threading.Event()
+        # Only `syndicate run` may use the in-process broker: anywhere else (a `celery
+        # worker` with no broker_url) it would quietly consume nothing.
+        self.embedded_broker_allowed = threading.Event()
 
 
 _state = _Runtime()
 embedded_worker_running = _state.embedded_worker_running
+embedded_broker_allowed = _state.embedded_broker_allowed
 
 
 def bind(settings: settings_mod.Settings) -> None:
@@ -38,11 +42,12 @@ def settings() -> settings_mod.Settings:
         return _state.settings
 
 
-def context() -> service.Context:
-    """The service context, opened once per process (after fork: engines are not shared)."""
+def context(*, sync: bool = True) -> service.Context:
+    """The service context, opened once per process (after fork: engines are not shared).
+    `sync` brings the ledger's feeds and accounts in line with the config when it opens."""
     current = settings()
     with _state.lock:
         if _state.context is None or _state.context_pid != os.getpid():
-            _state.context = service.open_context(current)
+            _state.context = service.open_context(current, sync=sync)
             _state.context_pid = os.getpid()
         return _state.context

@@ -3,6 +3,7 @@ embedded broker, SQLite; and the CLI's one-line errors on bad input."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -30,22 +31,46 @@ def demo_copy(tmp_path: Path) -> Path:
     return tmp_path / "config" / "demo.toml"
 
 
-def test_demo_runs_once_prints_the_post_and_records_it(tmp_path: Path) -> None:
+def test_demo_posts_the_newest_entry_once_and_never_again(tmp_path: Path) -> None:
     config = demo_copy(tmp_path)
+    feed = config.parent / "demo" / "feed.atom"
+
     first = run("run", "--config", str(config), "--once", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
+    assert first.stdout.count("would post") == 1
     assert TITLE in first.stdout
     assert LINK in first.stdout
     assert "<p>" not in first.stdout and "&#x27;" not in first.stdout
+    assert "deliveries: 1 posted" in first.stderr
     assert (tmp_path / "var" / "demo" / "syndicate.db").exists()
 
+    # Second round: the same file is really polled again, byte for byte...
+    same = run("poll", "--config", str(config), cwd=tmp_path)
+    assert same.returncode == 0, same.stderr
+    assert same.stdout.strip() == "notes-from-the-road: not modified"
+    # ...and re-published with other bytes but the same entry, so it is parsed and the entry
+    # is recognised by its identity rather than by the file's digest.
+    feed.write_bytes(feed.read_bytes() + b"\n<!-- re-published -->\n")
+    reparsed = run("poll", "--config", str(config), cwd=tmp_path)
+    assert reparsed.returncode == 0, reparsed.stderr
+    assert reparsed.stdout.strip() == "notes-from-the-road: 0 new, 0 delivery(ies) queued"
+    # Then the main job finds nothing to do and prints no post.
     second = run("run", "--config", str(config), "--once", cwd=tmp_path)
     assert second.returncode == 0, second.stderr
-    assert TITLE not in second.stdout  # posted once, never again
+    assert second.stdout == ""
+    assert "deliveries: none" in second.stderr
 
-    history = run("history", "--config", str(config), cwd=tmp_path)
-    assert TITLE in history.stdout
-    assert "posted" in history.stdout
+    # History: exactly one delivery, posted, on the first and only attempt.
+    history = run("history", "--json", "--config", str(config), cwd=tmp_path)
+    assert history.returncode == 0, history.stderr
+    [record] = [json.loads(line) for line in history.stdout.splitlines()]
+    assert record["entry"] == TITLE
+    assert record["link"] == LINK
+    assert record["account"] == "preview"
+    assert record["state"] == "posted"
+    assert record["attempts"] == 1
+    text = run("history", "--config", str(config), cwd=tmp_path).stdout
+    assert TITLE in text and "posted" in text
 
 
 def test_missing_config_is_a_one_line_error(tmp_path: Path) -> None:

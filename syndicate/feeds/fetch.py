@@ -3,15 +3,17 @@ followed by hand; or a local file for feeds configured as paths. Never parses.""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
 
 import requests
 
 from syndicate.errors import FeedGone, FetchError
 
 MAX_REDIRECTS = 5
+TOTAL_TIME_FACTOR = 4  # a whole body must arrive within 4 read timeouts
 CONNECT_TIMEOUT = 5.0
 ACCEPT = (
     "application/atom+xml,application/rdf+xml,application/rss+xml,application/x-netcdf,"
@@ -82,7 +84,7 @@ class Fetcher:
                 permanent = permanent and response.status_code in (301, 308)
                 hops += 1
                 url = location
-        raise FetchError(f"{url}: more than {MAX_REDIRECTS} redirects")
+        raise FetchError(f"{redact_url(url)}: more than {MAX_REDIRECTS} redirects")
 
     def _get(self, url: str, headers: dict[str, str]) -> requests.Response:
         try:
@@ -90,16 +92,16 @@ class Fetcher:
                 url, headers=headers, timeout=self.timeout, stream=True, allow_redirects=False
             )
         except requests.RequestException as e:
-            raise FetchError(f"{url}: {type(e).__name__}: {e}") from e
+            raise FetchError(f"{redact_url(url)}: {_reason(e)}") from e
 
     def _result(self, response: requests.Response, url: str, moved_to: str | None) -> FetchResult:
         status = response.status_code
         if status == 304:
             return FetchResult(url=url, not_modified=True, moved_to=moved_to)
         if status == 410:
-            raise FeedGone(f"{url}: HTTP 410 Gone")
+            raise FeedGone(f"{redact_url(url)}: HTTP 410 Gone")
         if status >= 400 or status < 200:
-            raise FetchError(f"{url}: HTTP {status} {response.reason}")
+            raise FetchError(f"{redact_url(url)}: HTTP {status} {response.reason}")
         return FetchResult(
             url=url,
             not_modified=False,
@@ -113,24 +115,48 @@ class Fetcher:
     def _read_capped(self, response: requests.Response, url: str) -> bytes:
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            raise FetchError(f"{url}: Content-Length {declared} exceeds the {self.max_bytes} cap")
+            raise FetchError(
+                f"{redact_url(url)}: Content-Length {declared} exceeds the {self.max_bytes} cap"
+            )
         chunks: list[bytes] = []
         size = 0
+        # The read timeout is per read: a server dripping a byte a second never trips it.
+        deadline = time.monotonic() + self.timeout[1] * TOTAL_TIME_FACTOR
         try:
             # iter_content decodes gzip/deflate, so the cap counts decoded bytes (bomb-proof).
             for chunk in response.iter_content(chunk_size=65536):
                 size += len(chunk)
                 if size > self.max_bytes:
-                    raise FetchError(f"{url}: body exceeds the {self.max_bytes} byte cap")
+                    raise FetchError(
+                        f"{redact_url(url)}: body exceeds the {self.max_bytes} byte cap"
+                    )
+                if time.monotonic() > deadline:
+                    raise FetchError(f"{redact_url(url)}: body still arriving after the time cap")
                 chunks.append(chunk)
         except requests.RequestException as e:
-            raise FetchError(f"{url}: {type(e).__name__} while reading: {e}") from e
+            raise FetchError(f"{redact_url(url)}: {_reason(e)} while reading") from e
         return b"".join(chunks)
+
+
+def redact_url(url: str) -> str:
+    """The URL without credentials or query values: safe for errors, logs and events."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    query = "&".join(f"{key}=***" for key, _ in parse_qsl(parts.query, keep_blank_values=True))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def _reason(error: requests.RequestException) -> str:
+    """The kind of failure, without requests' message (it repeats the URL, query and all)."""
+    cause = error.__context__ or error.__cause__
+    detail = f" ({type(cause).__name__})" if cause else ""
+    return f"{type(error).__name__}{detail}"
 
 
 def _check_scheme(url: str) -> None:
     if urlsplit(url).scheme.lower() not in ("http", "https"):
-        raise FetchError(f"{url}: only http and https feeds can be fetched")
+        raise FetchError(f"{redact_url(url)}: only http and https feeds can be fetched")
 
 
 def _redirect_target(response: requests.Response, url: str) -> str | None:
@@ -138,5 +164,7 @@ def _redirect_target(response: requests.Response, url: str) -> str | None:
         return None
     location = response.headers.get("Location")
     if not location:
-        raise FetchError(f"{url}: HTTP {response.status_code} without a Location header")
+        raise FetchError(
+            f"{redact_url(url)}: HTTP {response.status_code} without a Location header"
+        )
     return urljoin(url, location)

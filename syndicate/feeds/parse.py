@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import calendar
+import html
 import io
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
 
 from syndicate.errors import ParseError
-from syndicate.feeds.identity import entry_identity, normalise_url
+from syndicate.feeds.identity import entry_identity
 from syndicate.model import FeedEntry, ParsedFeed
 
 # An internal DTD subset can declare entities that expand quadratically in feedparser's
@@ -22,6 +22,9 @@ from syndicate.model import FeedEntry, ParsedFeed
 _DOCTYPE = re.compile(rb"<!DOCTYPE[^\[>]*(\[.*?\]\s*)?>", re.S | re.I)
 _ENTITY = re.compile(rb"<!ENTITY[^>]*>", re.S | re.I)
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
+_TAGS = re.compile(r"<[^>]*>")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_TRUNCATION_MARKERS = ("…", "[…]", "[...]", "read more", "continue reading", "continue reading →")
 
 
 def strip_doctype(body: bytes) -> bytes:
@@ -55,16 +58,8 @@ def parse_feed(body: bytes, url: str = "", headers: Mapping[str, str] | None = N
 
 
 def _entries(raw_entries: list[Any]) -> tuple[FeedEntry, ...]:
-    seen: set[str] = set()
-    entries: list[FeedEntry] = []
-    for raw in raw_entries:
-        entry = _entry(raw)
-        if entry.identity in seen:
-            # Two items sharing a guid are told apart by their link (as Miniflux does).
-            entry = replace(entry, identity=f"{entry.identity}|{normalise_url(entry.link)}")
-        seen.add(entry.identity)
-        entries.append(entry)
-    return tuple(entries)
+    # Items sharing an id are told apart later, by the watcher, which knows the ledger.
+    return tuple(_entry(raw) for raw in raw_entries)
 
 
 def _entry(raw: Any) -> FeedEntry:
@@ -83,6 +78,8 @@ def _entry(raw: Any) -> FeedEntry:
         updated=_date(raw.get("updated_parsed")) if "updated" in raw else None,
         categories=tuple(_text(t.get("term")) for t in raw.get("tags", []) if t.get("term")),
         author=_text(raw.get("author")),
+        content_is_summary=_is_summary_only(raw),
+        image_url=_image(raw),
     )
 
 
@@ -94,6 +91,25 @@ def _content(raw: Any) -> str:
     if contents:
         return _text(contents[0].get("value"))
     return _text(raw.get("summary"))
+
+
+def _is_summary_only(raw: Any) -> bool:
+    """No full body in the feed, or a body that stops with a read-more marker."""
+    if not raw.get("content"):
+        return True
+    tail = html.unescape(_TAGS.sub(" ", _content(raw)[-400:])).strip().rstrip(".").casefold()
+    return tail.endswith(_TRUNCATION_MARKERS)
+
+
+def _image(raw: Any) -> str:
+    """The entry's picture: media:thumbnail, else media:content, else an image enclosure."""
+    for item in [*raw.get("media_thumbnail", []), *raw.get("media_content", [])]:
+        if item.get("url") and item.get("medium", "image") == "image":
+            return _text(item["url"])
+    for enclosure in raw.get("enclosures", []):
+        if str(enclosure.get("type", "")).startswith("image/") and enclosure.get("href"):
+            return _text(enclosure["href"])
+    return ""
 
 
 def _link(feed: Any, rel: str) -> str:
@@ -111,4 +127,5 @@ def _date(value: time.struct_time | None) -> datetime | None:
 
 
 def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
+    # NUL and other control characters: no reader shows them and PostgreSQL refuses NUL.
+    return _CONTROL.sub("", value).strip() if isinstance(value, str) else ""

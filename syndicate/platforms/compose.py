@@ -1,159 +1,100 @@
-"""Render a `Summary` into the text of one post, within a platform's limit. Pure.
+"""Render a `Summary` into a `Post` for one platform, within its limits. Pure.
 
-Every platform renders through `render_text`, for preview and publish alike, so a dry run shows
-exactly what would be sent. The length is whatever the platform's `count` says about the whole
+Every platform renders through `render`, for preview and publish alike, so a dry run shows
+exactly what would be sent. The length is whatever the platform's counter says about the whole
 candidate text: counters are not additive (URLs count as a fixed length, clusters can join at
 the seams), so candidates are measured, never estimated.
 
 Degrading, from the first thing given up to the last: hashtags (from the end), sentences (from
 the end), the first sentence cut at a word boundary with "…", the summary, the title cut at a
-word boundary with "…", the title. The URL and the template's literal text are never given up.
+word boundary with "…", the title. The URL and the template's literal text are never given up
+({author} and {categories} only when not even they fit beside the URL). A model-written
+abstract is used only whole, with as many hashtags as still fit; otherwise the sentences are.
+
+Per platform (`rules.PlatformRules`): LinkedIn's text is escaped before it is counted; Bluesky
+gets link and tag facets and a link card; thread mode (x, mastodon, bluesky) turns a summary
+that lost sentences into a numbered chain (`thread.py`). With `link = "when_truncated"` the
+link is left out of a post that carries the whole summary.
 """
 
 from __future__ import annotations
 
 import string
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from itertools import pairwise
-from typing import TypeVar
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 import regex
 
 from syndicate.errors import ConfigError, PermanentError
-from syndicate.model import Summary
-from syndicate.platforms.textlen import find_urls
+from syndicate.model import LINK_ALWAYS, LINK_WHEN_TRUNCATED, ComposeOptions, Post, Summary
+from syndicate.platforms.cuts import (
+    ELLIPSIS,
+    cut_at,
+    cut_points,
+    join_sentences,
+    keeps_urls,
+    last_fitting,
+    longest_prefix,
+)
+from syndicate.platforms.facets import card_for, facets_for
+from syndicate.platforms.hashtags import allowed_categories, hashtags_from
+from syndicate.platforms.rules import Counter, PlatformRules
+from syndicate.platforms.textlen import find_urls, linkedin_escape
+from syndicate.platforms.thread import ThreadShape, split_thread
 
-Counter = Callable[[str], int]
+__all__ = ["ELLIPSIS", "PLACEHOLDERS", "parse_template", "render", "render_text"]
 
-ELLIPSIS = "…"
-PLACEHOLDERS = ("title", "summary", "url", "hashtags")
+PLACEHOLDERS = ("title", "summary", "url", "hashtags", "author", "categories")
 
-_T = TypeVar("_T")
-_GRAPHEME = regex.compile(r"\X")
-# Scripts written without spaces between words: a cut may fall between two of their clusters.
-_NO_SPACE_SCRIPT = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}]")
-# Text a cut leaves dangling before the ellipsis ("Hello, world,…").
-_DANGLING = ",;:-–—"
-_TOKEN_PREFIXES = ("#", "＃", "@")
 _BLANK_LINES = regex.compile(r"\n{3,}")
 _SPACE_RUNS = regex.compile(r" {2,}")
+_LINE_BREAKS = regex.compile(r"\r\n?")
+# A BOM and the noncharacters X refuses mean nothing in a post anywhere.
+_UNWANTED = regex.compile(r"[\ufffe\ufeff\uffff]")
+_SURROGATE = regex.compile(r"[\ud800-\udfff]")
 
 
-@dataclass(frozen=True)
-class _Parts:
-    """What fills the placeholders of one candidate post."""
+def render(
+    summary: Summary, options: ComposeOptions, rules: PlatformRules, *, limit: int | None = None
+) -> Post:
+    """The post for `summary` on the platform of `rules`, shaped by the account's `options`.
 
-    title: str
-    summary: str = ""
-    hashtags: tuple[str, ...] = ()
+    `limit` overrides the platform's (a Mastodon instance's max_characters). Raises
+    ConfigError for a bad template or option, and PermanentError when not even the URL and
+    the template's literal text fit.
+    """
+    if options.link not in (LINK_ALWAYS, LINK_WHEN_TRUNCATED):
+        raise ConfigError(
+            f"link = {options.link!r}: use {LINK_ALWAYS!r} or {LINK_WHEN_TRUNCATED!r}"
+        )
+    rules = rules if limit is None else replace(rules, limit=limit)
+    content = _content(summary, options)
+    outcome = _compose(content, parse_template(options.template), rules, link=options.link)
+    notes = outcome.composer.notes
+    thread: tuple[str, ...] = ()
+    if options.thread and rules.threads and outcome.dropped:
+        thread, thread_notes = split_thread(content.sentences, outcome.composer.thread_shape())
+        notes.extend(thread_notes)
+    text = thread[0] if thread else outcome.text
+    return Post(
+        platform=rules.name,
+        text=text,
+        length=rules.count(text),
+        limit=rules.limit,
+        facets=facets_for(text, content.url) if rules.facets else (),
+        card=card_for(summary) if rules.card and (thread or outcome.shows_url) else None,
+        thread=thread,
+        notes=tuple(notes),
+    )
 
 
 def render_text(summary: Summary, template: str, limit: int, count: Counter) -> str:
-    """The post text for `summary`, shaped by `template`, with `count(text) <= limit`.
-
-    Raises ConfigError for an unknown or malformed placeholder, and PermanentError when not
-    even the URL and the template's literal text fit.
-    """
-    return _Composer(summary, _parse_template(template), limit, count).compose()
+    """The text alone, for any counter (`count(text) <= limit`), finding URLs as Mastodon does."""
+    rules = PlatformRules("custom", limit, count, find_urls)
+    return render(summary, ComposeOptions(template=template), rules).text
 
 
-class _Composer:
-    def __init__(
-        self, summary: Summary, layout: list[tuple[str, str]], limit: int, count: Counter
-    ) -> None:
-        self.layout = layout
-        self.limit = limit
-        self.count = count
-        self.url = summary.link.strip()
-        self.title = summary.title.strip()
-        self.sentences = tuple(s.strip() for s in summary.sentences if s.strip())
-        self.hashtags = tuple(t.strip().lstrip("#＃") for t in summary.hashtags if t.strip("#＃ "))
-        # Only a template that shows the link promises it; a detected URL must stay one URL.
-        self.shows_url = any(name == "url" for _, name in layout) and bool(self.url)
-        self.url_is_url = find_urls(self.url) == [(0, len(self.url))]
-
-    def compose(self) -> str:
-        floor = _Parts(title="")
-        text = self.render(floor)
-        if self.count(text) > self.limit:
-            raise PermanentError(
-                f"the link and the template's literal text count {self.count(text)},"
-                f" over the limit of {self.limit}"
-            )
-        if not self.link_intact(text):
-            raise PermanentError(
-                f"the template joins other text to the link {self.url!r}, which would change it"
-            )
-        for strategy in (self.whole_sentences, self.cut_summary, self.title_only, self.cut_title):
-            parts = strategy()
-            if parts is not None:
-                return self.render(parts)
-        return self.render(floor)
-
-    def whole_sentences(self) -> _Parts | None:
-        """As many whole sentences as fit, then as many hashtags as still fit."""
-        n = _longest_prefix(len(self.sentences), lambda n: self.fits(self.with_sentences(n)))
-        base = self.with_sentences(n)
-        # No sentence fits (or, with none to offer, not even the title): on to the cuts.
-        if n == 0 and (self.sentences or not self.fits(base)):
-            return None
-        k = _longest_prefix(len(self.hashtags), lambda k: self.fits(self.with_hashtags(base, k)))
-        return self.with_hashtags(base, k)
-
-    def cut_summary(self) -> _Parts | None:
-        """The first sentence cut at a word boundary, ending in an ellipsis."""
-        if not self.sentences:
-            return None
-        first = self.sentences[0]
-        cut = _last_fitting(
-            _cuts(first),
-            lambda text: (
-                _keeps_urls(first, text) and self.fits(_Parts(title=self.title, summary=text))
-            ),
-        )
-        return None if cut is None else _Parts(title=self.title, summary=cut)
-
-    def title_only(self) -> _Parts | None:
-        parts = _Parts(title=self.title)
-        return parts if self.fits(parts) else None
-
-    def cut_title(self) -> _Parts | None:
-        cut = _last_fitting(
-            _cuts(self.title),
-            lambda text: _keeps_urls(self.title, text) and self.fits(_Parts(title=text)),
-        )
-        return None if cut is None else _Parts(title=cut)
-
-    def with_sentences(self, n: int) -> _Parts:
-        return _Parts(title=self.title, summary=" ".join(self.sentences[:n]))
-
-    def with_hashtags(self, parts: _Parts, k: int) -> _Parts:
-        return _Parts(title=parts.title, summary=parts.summary, hashtags=self.hashtags[:k])
-
-    def fits(self, parts: _Parts) -> bool:
-        text = self.render(parts)
-        return self.count(text) <= self.limit and self.link_intact(text)
-
-    def link_intact(self, text: str) -> bool:
-        if not self.shows_url:
-            return True
-        if not self.url_is_url:
-            return self.url in text
-        # Text glued to the link ("{url}{hashtags}", "…" after it) would change what it opens.
-        return any(text[start:end] == self.url for start, end in find_urls(text))
-
-    def render(self, parts: _Parts) -> str:
-        values = {
-            "title": parts.title,
-            "summary": parts.summary,
-            "url": self.url,
-            "hashtags": " ".join("#" + tag for tag in parts.hashtags),
-        }
-        return _tidy("".join(literal + values.get(name, "") for literal, name in self.layout))
-
-
-def _parse_template(template: str) -> list[tuple[str, str]]:
+def parse_template(template: str) -> list[tuple[str, str]]:
     """(literal text, placeholder name or "") pairs; `{{` and `}}` are literal braces."""
     try:
         fields = list(string.Formatter().parse(template))
@@ -164,12 +105,43 @@ def _parse_template(template: str) -> list[tuple[str, str]]:
         if name is not None and (name not in PLACEHOLDERS or spec or conversion):
             shown = "{" + name + (f"!{conversion}" if conversion else "")
             shown += (f":{spec}" if spec else "") + "}"
-            raise ConfigError(
-                f"template placeholder {shown} is not supported; use {{title}}, {{summary}},"
-                " {url} or {hashtags}"
-            )
+            known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+            raise ConfigError(f"template placeholder {shown} is not supported; use {known}")
         layout.append((literal, name or ""))
     return layout
+
+
+@dataclass(frozen=True)
+class _Content:
+    """The summary's pieces, cleaned, and what the options make of its categories."""
+
+    title: str
+    sentences: tuple[str, ...]
+    abstract: str
+    url: str
+    hashtags: tuple[str, ...]
+    author: str
+    categories: str
+
+
+def _content(summary: Summary, options: ComposeOptions) -> _Content:
+    return _Content(
+        title=_clean(summary.title),
+        sentences=tuple(s for s in map(_clean, summary.sentences) if s),
+        abstract=_clean(summary.abstract),
+        url=summary.link.strip(),
+        hashtags=hashtags_from(summary.categories, options),
+        author=_clean(summary.author),
+        categories=", ".join(map(_clean, allowed_categories(summary.categories, options))),
+    )
+
+
+def _clean(text: str) -> str:
+    """One form for line breaks; no BOM, no noncharacters, no surrogates left unpaired."""
+    if _SURROGATE.search(text):
+        # Pairs left as two code points (a 'surrogatepass' decode) join; lone ones become U+FFFD.
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return _UNWANTED.sub("", _LINE_BREAKS.sub("\n", text)).strip()
 
 
 def _tidy(text: str) -> str:
@@ -180,66 +152,188 @@ def _tidy(text: str) -> str:
     return collapsed.strip()
 
 
-def _cuts(text: str) -> list[str]:
-    """Shortened versions of `text` ending in an ellipsis, shortest first.
+@dataclass(frozen=True)
+class _Parts:
+    """What fills the variable placeholders of one candidate post."""
 
-    Cuts fall only where a word ends (before a space, or between two CJK clusters), never
-    inside a grapheme cluster, a URL, a hashtag or a mention.
-    """
-    urls = find_urls(text)
-    shortened: list[str] = []
-    for end in _word_ends(text):
-        prefix = text[:end].rstrip(_DANGLING)
-        if prefix and not any(start < end < stop for start, stop in urls):
-            shortened.append(prefix + ELLIPSIS)
-    return shortened
+    title: str
+    summary: str = ""
+    hashtags: tuple[str, ...] = ()
 
 
-def _keeps_urls(text: str, cut: str) -> bool:
-    """Whether the URLs in `cut` (a shortened `text`) are the ones `text` has there.
-
-    An ellipsis is a valid URL character: after "…/a." it would become part of the link.
-    """
-    inside = len(cut) - len(ELLIPSIS)
-    return find_urls(cut) == [url for url in find_urls(text) if url[1] <= inside]
-
-
-def _word_ends(text: str) -> list[int]:
-    """Offsets (inside `text`) at which a word ends."""
-    clusters: list[tuple[int, str]] = [(m.start(), m.group()) for m in _GRAPHEME.finditer(text)]
-    ends: list[int] = []
-    token_start = 0
-    for (_, cluster), (position, following) in pairwise(clusters):
-        if cluster.isspace():
-            token_start = position
-        elif following.isspace() or _ideographic_break(cluster, following, text[token_start]):
-            ends.append(position)
-    return ends
+@dataclass(frozen=True)
+class _Outcome:
+    composer: _Composer
+    text: str
+    shows_url: bool
+    truncated: bool  # the post does not carry the whole summary: the link is worth showing
+    dropped: bool  # sentences were left out or cut: thread mode has more to say
 
 
-def _ideographic_break(cluster: str, following: str, token_first: str) -> bool:
-    """Between two CJK clusters, unless inside a hashtag or mention ("#東京タワー")."""
-    if token_first in _TOKEN_PREFIXES:
-        return False
-    return bool(_NO_SPACE_SCRIPT.match(cluster)) and bool(_NO_SPACE_SCRIPT.match(following))
+def _compose(
+    content: _Content, layout: list[tuple[str, str]], rules: PlatformRules, *, link: str
+) -> _Outcome:
+    if link == LINK_WHEN_TRUNCATED:
+        outcome = _Composer(content, layout, rules, show_url=False).compose()
+        if outcome.text and not outcome.truncated:  # the whole summary, and something to say
+            return outcome
+    return _Composer(content, layout, rules, show_url=True).compose()
 
 
-def _longest_prefix(size: int, fits: Callable[[int], bool]) -> int:
-    """The largest n <= size such that fits(1) … fits(n) all hold, taken in order."""
-    n = 0
-    while n < size and fits(n + 1):
-        n += 1
-    return n
+@dataclass
+class _Composer:
+    """Budget filling for one template on one platform, with or without the link."""
+
+    content: _Content
+    layout: list[tuple[str, str]]
+    rules: PlatformRules
+    show_url: bool
+    notes: list[str] = field(default_factory=list)
+    show_extras: bool = True  # {author} and {categories}
+
+    def __post_init__(self) -> None:
+        self.url = self.content.url if self.show_url else ""
+        # Only a template that shows the link promises it; a detected URL must stay one URL.
+        self.promises_url = self.shows("url") and bool(self.url)
+        self.literals = [(self.escape(literal, tags=True), name) for literal, name in self.layout]
+
+    def compose(self) -> _Outcome:
+        self.check_floor()
+        strategies = (
+            self.abstract_whole,
+            self.whole_sentences,
+            self.cut_summary,
+            self.title_only,
+            self.cut_title,
+        )
+        parts = next((p for p in (s() for s in strategies) if p is not None), _Parts(""))
+        return self.outcome(parts)
+
+    def check_floor(self) -> None:
+        """The URL and literal text must fit; {author} and {categories} go if they do not."""
+        floor = _Parts(title="")
+        if not self.fits(floor) and (self.shows("author") or self.shows("categories")):
+            self.show_extras = False
+            self.notes.append("no room for {author} or {categories}: left out")
+        text = self.render(floor)
+        if not self.rules.fits(text):
+            raise PermanentError(
+                f"the link and the template's literal text count {self.rules.count(text)},"
+                f" over the limit of {self.rules.limit}"
+            )
+        if not self.link_intact(text):
+            raise PermanentError(
+                f"the template joins other text to the link {self.url!r}, which would change it"
+            )
+
+    def abstract_whole(self) -> _Parts | None:
+        """The model-written abstract, whole, beside the whole title and the hashtags that fit."""
+        if not self.content.abstract or not self.shows("summary"):
+            return None
+        parts = self.with_hashtags(_Parts(self.content.title, self.content.abstract))
+        if parts is None:
+            self.notes.append("the abstract does not fit whole: used the extractive sentences")
+        return parts
+
+    def whole_sentences(self) -> _Parts | None:
+        """As many whole sentences as fit, then as many hashtags as still fit."""
+        sentences = self.content.sentences if self.shows("summary") else ()
+        n = longest_prefix(len(sentences), lambda n: self.fits(self.with_sentences(n)))
+        if n == 0 and sentences:  # not one whole sentence fits: on to the cuts
+            return None
+        return self.with_hashtags(self.with_sentences(n))
+
+    def cut_summary(self) -> _Parts | None:
+        """The first sentence cut at a word boundary, ending in an ellipsis."""
+        if not self.content.sentences or not self.shows("summary"):
+            return None
+        title = self.content.title
+        cut = self.longest_cut(self.content.sentences[0], lambda text: _Parts(title, text))
+        return None if cut is None else _Parts(title, cut)
+
+    def title_only(self) -> _Parts | None:
+        parts = _Parts(self.content.title)
+        return parts if self.fits(parts) else None
+
+    def cut_title(self) -> _Parts | None:
+        cut = self.longest_cut(self.content.title, _Parts)
+        return None if cut is None else _Parts(cut)
+
+    def longest_cut(self, text: str, parts_of: Callable[[str], _Parts]) -> str | None:
+        """The longest word-boundary cut of `text` (URLs kept) whose post fits."""
+        find = self.rules.find_urls
+        urls = find(text)
+        points = cut_points(text, urls)
+
+        def fits(index: int) -> bool:
+            cut = cut_at(text, points[index])
+            return keeps_urls(urls, cut, find) and self.fits(parts_of(cut))
+
+        found = last_fitting(len(points), fits)
+        return None if found is None else cut_at(text, points[found])
+
+    def with_sentences(self, n: int) -> _Parts:
+        return _Parts(self.content.title, join_sentences(self.content.sentences[:n]))
+
+    def with_hashtags(self, parts: _Parts) -> _Parts | None:
+        """`parts` with as many hashtags as fit, or None when not even `parts` fits."""
+        tags = self.content.hashtags if self.shows("hashtags") else ()
+        k = longest_prefix(len(tags), lambda k: self.fits(self.tagged(parts, k)))
+        return self.tagged(parts, k) if k or self.fits(parts) else None
+
+    def tagged(self, parts: _Parts, k: int) -> _Parts:
+        return _Parts(parts.title, parts.summary, self.content.hashtags[:k])
+
+    def fits(self, parts: _Parts) -> bool:
+        return self.text_fits(self.render(parts))
+
+    def text_fits(self, text: str) -> bool:
+        return self.rules.fits(text) and self.link_intact(text)
+
+    def link_intact(self, text: str) -> bool:
+        return not self.promises_url or _link_intact(text, self.url, self.rules)
+
+    def shows(self, name: str) -> bool:
+        return any(placeholder == name for _, placeholder in self.layout)
+
+    def escape(self, text: str, *, tags: bool = False) -> str:
+        return linkedin_escape(text, keep_hashtags=tags) if self.rules.escape else text
+
+    def render(self, parts: _Parts) -> str:
+        values = {"title": parts.title, "summary": parts.summary}
+        if self.show_extras:
+            values |= {"author": self.content.author, "categories": self.content.categories}
+        values = {name: self.escape(value) for name, value in values.items()}
+        values["url"] = self.url
+        values["hashtags"] = " ".join("#" + tag for tag in parts.hashtags)
+        return _tidy("".join(literal + values.get(name, "") for literal, name in self.literals))
+
+    def outcome(self, parts: _Parts) -> _Outcome:
+        whole = join_sentences(self.content.sentences)
+        abstract = bool(self.content.abstract) and parts.summary == self.content.abstract
+        truncated = parts.title != self.content.title or parts.summary != whole
+        dropped = parts.summary != whole and not abstract and self.shows("summary")
+        return _Outcome(self, self.render(parts), self.promises_url, truncated, dropped)
+
+    def thread_shape(self) -> ThreadShape:
+        """Part 1 is this template with the link held back; the last part ends with the link."""
+        first = _Composer(self.content, self.layout, self.rules, show_url=False)
+        first.show_extras = self.show_extras
+        url, rules = self.content.url, self.rules
+        return ThreadShape(
+            first=lambda body, k: first.render(first.tagged(_Parts(self.content.title, body), k)),
+            middle=self.escape,
+            last=lambda body: _tidy(f"{self.escape(body)}\n\n{url}"),
+            fits=self.rules.fits,
+            fits_last=lambda text: self.rules.fits(text) and _link_intact(text, url, rules),
+            find_urls=self.rules.find_urls,
+            tags=len(self.content.hashtags) if self.shows("hashtags") else 0,
+        )
 
 
-def _last_fitting(candidates: Sequence[_T], fits: Callable[[_T], bool]) -> _T | None:
-    """The longest fitting candidate by bisection (candidates grow); the answer is checked."""
-    low, high = 0, len(candidates) - 1
-    best: _T | None = None
-    while low <= high:
-        middle = (low + high) // 2
-        if fits(candidates[middle]):
-            best, low = candidates[middle], middle + 1
-        else:
-            high = middle - 1
-    return best
+def _link_intact(text: str, url: str, rules: PlatformRules) -> bool:
+    """Whether `url` stands in `text` as the very link the platform will see."""
+    if rules.find_urls(url) != [(0, len(url))]:
+        return url in text  # not a URL to this platform: it only has to be there, unchanged
+    # Text glued to the link ("{url}{hashtags}", "…" after it) would change what it opens.
+    return any(text[start:end] == url for start, end in rules.find_urls(text))

@@ -6,14 +6,16 @@ import sys
 from typing import ClassVar, TextIO
 
 from syndicate.model import Account, OptionSpec, Post, PublishResult, Summary
-from syndicate.platforms.compose import render_text
-from syndicate.platforms.textlen import mastodon_length
+from syndicate.platforms.compose import render
+from syndicate.platforms.rules import RULES
 
 
 class LogPublisher:
     PLATFORM: ClassVar[str] = "log"
     OPTIONS: ClassVar[tuple[OptionSpec, ...]] = (
-        OptionSpec("limit", int, default=500, help="character budget, counted as Mastodon does"),
+        OptionSpec(
+            "limit", int, default=500, minimum=1, help="character budget, counted as Mastodon does"
+        ),
     )
 
     def __init__(self, account: Account, *, timeout: float, out: TextIO | None = None) -> None:
@@ -22,12 +24,15 @@ class LogPublisher:
         self.out = out or sys.stdout
 
     def render(self, summary: Summary) -> Post:
-        text = render_text(summary, self.account.template, self.limit, mastodon_length)
-        return Post(self.PLATFORM, text, mastodon_length(text), self.limit)
+        return render(summary, self.account.compose, RULES[self.PLATFORM], limit=self.limit)
 
     def publish(self, post: Post, key: str) -> PublishResult:
-        header = f"--- [{self.account.name}] would post ({post.length}/{post.limit} chars) ---"
-        self.out.write(f"{header}\n{post.text}\n{'-' * len(header)}\n")
+        parts = post.thread or (post.text,)
+        for number, text in enumerate(parts, 1):
+            part = f" part {number}/{len(parts)}" if len(parts) > 1 else ""
+            size = f"{RULES[self.PLATFORM].count(text)}/{post.limit} chars"
+            header = f"--- [{self.account.name}] would post{part} ({size}) ---"
+            self.out.write(f"{header}\n{text}\n{'-' * len(header)}\n")
         self.out.flush()
         return PublishResult(remote_id=f"dry-run:{key}", remote_url="")
 

@@ -7,6 +7,7 @@ and to see every status code to classify it (reference/platforms.md §5).
 from __future__ import annotations
 
 import html
+import logging
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -21,8 +22,9 @@ from syndicate.errors import (
     TransientError,
 )
 from syndicate.model import Account, OptionSpec, Post, PublishResult, Summary
-from syndicate.platforms.compose import render_text
-from syndicate.platforms.textlen import find_urls, mastodon_length
+from syndicate.platforms.compose import render
+from syndicate.platforms.rules import RULES
+from syndicate.platforms.textlen import find_urls
 
 DEFAULT_LIMIT = 500
 CONNECT_TIMEOUT = 5.0
@@ -31,11 +33,24 @@ CONNECT_TIMEOUT = 5.0
 class MastodonPublisher:
     PLATFORM: ClassVar[str] = "mastodon"
     OPTIONS: ClassVar[tuple[OptionSpec, ...]] = (
-        OptionSpec("base_url", required=True, help="the instance, e.g. https://mastodon.social"),
+        OptionSpec(
+            "base_url", required=True, url=True, help="the instance, e.g. https://mastodon.social"
+        ),
         OptionSpec("access_token", required=True, secret=True, help="token with write:statuses"),
-        OptionSpec("visibility", default="public", help="public | unlisted | private | direct"),
-        OptionSpec("language", default="", help="ISO 639-1 code sent with each status"),
-        OptionSpec("max_characters", int, default=0, help="0: ask the instance"),
+        OptionSpec(
+            "visibility",
+            default="public",
+            choices=("public", "unlisted", "private", "direct"),
+            help="who sees each status",
+        ),
+        OptionSpec(
+            "language",
+            default="",
+            # Mastodon quietly ignores a code it does not know, so catch the obvious slips here.
+            pattern=r"(?:[a-z]{2,3})?",
+            help="an ISO 639 code of 2-3 lowercase letters like 'en', or empty",
+        ),
+        OptionSpec("max_characters", int, default=0, minimum=0, help="0: ask the instance"),
     )
 
     def __init__(self, account: Account, *, timeout: float) -> None:
@@ -49,30 +64,58 @@ class MastodonPublisher:
 
     @property
     def limit(self) -> int:
-        """The instance's max_characters, asked once (GET /api/v2/instance); 500 if it won't say."""
+        """The instance's max_characters (GET /api/v2/instance), kept once it answers.
+
+        Until then each call asks again and uses 500: one failed lookup at start-up must not
+        pin a 5000-character instance to 500 for the life of the worker.
+        """
         if self._limit is None:
             self._limit = self._instance_limit()
-        return self._limit
+        return self._limit or DEFAULT_LIMIT
 
-    def _instance_limit(self) -> int:
+    def _instance_limit(self) -> int | None:
+        """The instance's answer, or None (with a warning) when it gives none."""
+        url = f"{self.base_url}/api/v2/instance"
         try:
-            response = self.session.get(f"{self.base_url}/api/v2/instance", timeout=self.timeout)
+            response = self.session.get(url, timeout=self.timeout)
             limit = response.json()["configuration"]["statuses"]["max_characters"]
-        except (requests.RequestException, ValueError, KeyError, TypeError):
-            return DEFAULT_LIMIT
-        return limit if isinstance(limit, int) and limit > 0 else DEFAULT_LIMIT
+        except requests.RequestException as e:
+            reason = f"{type(e).__name__}: {e}"
+        except (ValueError, KeyError, TypeError):
+            reason = f"HTTP {response.status_code} without configuration.statuses.max_characters"
+        else:
+            if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
+                return limit
+            reason = f"max_characters is {limit!r}"
+        logging.getLogger(__name__).warning(
+            "%s: %s; using %d for now (set max_characters in the config to skip the lookup)",
+            url,
+            reason,
+            DEFAULT_LIMIT,
+        )
+        return None
 
     def render(self, summary: Summary) -> Post:
-        text = render_text(summary, self.account.template, self.limit, mastodon_length)
-        return Post(self.PLATFORM, text, mastodon_length(text), self.limit)
+        return render(summary, self.account.compose, RULES[self.PLATFORM], limit=self.limit)
 
     def publish(self, post: Post, key: str) -> PublishResult:
-        body: dict[str, Any] = {
-            "status": post.text,
-            "visibility": self.account.option("visibility"),
-        }
+        """One status, or a thread: each part replies to the one before, each with its own
+        idempotency key, so a retry after a partial thread resumes without doubles."""
+        first: PublishResult | None = None
+        previous: PublishResult | None = None
+        for number, text in enumerate(post.thread or (post.text,)):
+            part_key = key if number == 0 else f"{key}-{number + 1}"
+            previous = self._post_status(text, part_key, previous.remote_id if previous else "")
+            first = first or previous
+        assert first is not None  # a post has at least one part
+        return first
+
+    def _post_status(self, text: str, key: str, reply_to: str) -> PublishResult:
+        body: dict[str, Any] = {"status": text, "visibility": self.account.option("visibility")}
         if language := self.account.option("language"):
             body["language"] = language
+        if reply_to:
+            body["in_reply_to_id"] = reply_to
         response = self._request(
             "POST", "/api/v1/statuses", json=body, headers={"Idempotency-Key": key}
         )

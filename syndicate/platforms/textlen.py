@@ -6,14 +6,28 @@ remote mentions count as their local part, and everything else counts grapheme c
 URL pattern is ported piece by piece so our count and the server's agree on the edge cases
 (trailing punctuation, balanced parentheses, unknown TLDs) that decide whether a post is
 accepted or refused with a 422.
+
+The other platforms' counters sit beside it (reference/platforms.md §1, feeds.md §8.1): X's
+weighted length comes from twitter-text-parser, the port of twitter-text v3 that passes the
+shared conformance suite; Bluesky counts graphemes and UTF-8 bytes; LinkedIn counts UTF-16
+units of the text after its reserved characters are escaped; Facebook UTF-16 units
+(conservative, the unit is undocumented); Tumblr code points.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
+import math
+import unicodedata
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any, NamedTuple
 
 import regex
+
+from syndicate.platforms.tlds import COUNTRY_TLDS, GENERIC_TLDS
 
 MASTODON_URL_LENGTH = 23
 # twitter-text refuses URLs longer than this (its backend limit); Mastodon inherits the check.
@@ -22,6 +36,8 @@ _MAX_URL_LENGTH = 4096
 _MAX_TCO_SLUG_LENGTH = 40
 
 _GRAPHEME = regex.compile(r"\X")
+_LINE_ENDS = regex.compile(r"\r\n|\r|\n")
+_NON_SPACE_RUN = regex.compile(r"\S+")
 _BLANK = regex.compile(r"\p{White_Space}*")
 
 
@@ -37,6 +53,223 @@ class _Entity(NamedTuple):
 def grapheme_length(text: str) -> int:
     """User-perceived characters (extended grapheme clusters), as Mastodon and Bluesky count."""
     return len(_GRAPHEME.findall(text))
+
+
+def utf8_length(text: str) -> int:
+    """UTF-8 bytes: Bluesky's lexicon `maxLength` unit."""
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def utf16_length(text: str) -> int:
+    """UTF-16 code units: what JavaScript's `length` says (LinkedIn, Facebook)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def code_point_length(text: str) -> int:
+    """Unicode code points: Tumblr's unit for a text block (a ZWJ emoji counts per code point)."""
+    return len(text)
+
+
+def bluesky_length(text: str) -> int:
+    """Bluesky's `maxGraphemes` unit; the 3,000-byte cap is checked with `utf8_length`."""
+    return grapheme_length(text)
+
+
+def linkedin_length(escaped: str) -> int:
+    """LinkedIn's `commentary` length: UTF-16 units of the text *after* `linkedin_escape`."""
+    return utf16_length(escaped)
+
+
+def facebook_length(text: str) -> int:
+    """Facebook's message length, counted conservatively in UTF-16 units."""
+    return utf16_length(text)
+
+
+# --- X: twitter-text v3 through twitter-text-parser.
+
+
+@dataclass(frozen=True)
+class TweetParse:
+    """twitter-text's `parseTweet` result; ranges are inclusive UTF-16 offsets."""
+
+    weighted_length: int
+    valid: bool
+    permillage: int
+    valid_range: tuple[int, int]
+    display_range: tuple[int, int]
+
+
+def x_length(text: str) -> int:
+    """X's weighted length (config v3): URLs 23, emoji sequences 2, CJK and `…` 2.
+
+    `x_parse(text).weighted_length`, summed span by span: the composer counts hundreds of
+    candidates per post, and the per-character loop is most of the cost of a render.
+    """
+    normalized = _LINE_ENDS.sub("\n", unicodedata.normalize("NFC", text))
+    entities = _x_entities(_twitter_text(), normalized, discount_emoji=True)
+    weighted = position = 0
+    for start, (end, weight) in sorted(entities.items()):
+        if start >= position:  # one starting inside an earlier entity is skipped, as in the loop
+            weighted += _span_weight(normalized[position:start]) + weight
+            position = end
+    weighted += _span_weight(normalized[position:])
+    return int(weighted / x_config()["scale"])
+
+
+def _span_weight(span: str) -> int:
+    if span.isascii():
+        return len(span) * _char_weight("a")  # config v3 weighs all of U+0000-U+10FF alike
+    return sum(map(_char_weight, span))
+
+
+@functools.lru_cache(maxsize=4096)
+def _char_weight(char: str) -> int:
+    return int(_twitter_text().get_character_weight(char, x_config()))
+
+
+def x_parse(text: str, *, discount_emoji: bool = True) -> TweetParse:
+    """twitter-text's `parseTweet`; `discount_emoji=False` is config v2 (emoji per code point).
+
+    The loop is `twitter_text.parse_tweet`'s own, over the library's URL extractor, emoji
+    pattern, weights and invalid characters; it differs only in running the emoji pattern
+    (~2 ms per 500 characters, most of a render's time) over the words that hold an emoji
+    character instead of over the whole text.
+    """
+    lib, config = _twitter_text(), x_config()
+    scale, max_length = config["scale"], config["max_weighted_tweet_length"]
+    normalized = _LINE_ENDS.sub("\n", unicodedata.normalize("NFC", text))
+    entities = _x_entities(lib, normalized, discount_emoji=discount_emoji)
+    weighted, valid, valid_index, index = 0, True, 0, 0
+    while index < len(normalized):
+        if index in entities:
+            weighted += entities[index][1]
+            index = entities[index][0] - 1
+        else:
+            weighted += lib.get_character_weight(normalized[index], config)
+        valid = valid and not lib.has_invalid_characters(normalized[index])
+        if valid and weighted <= max_length * scale:
+            valid_index = index
+        index += 1
+    length = int(weighted / scale)
+    shrink = utf16_length(text) - utf16_length(normalized)
+    return TweetParse(
+        weighted_length=length,
+        valid=valid and 0 < length <= max_length,
+        permillage=math.floor(length / max_length * 1000),
+        valid_range=(0, utf16_length(normalized[: valid_index + 1]) - 1 + shrink),
+        display_range=(0, max(0, utf16_length(text) - 1)),
+    )
+
+
+def _x_entities(lib: Any, text: str, *, discount_emoji: bool) -> dict[int, tuple[int, int]]:
+    """start -> (end, weight) of the URLs and (config v3) emoji sequences of `text`."""
+    config = x_config()
+    entities: dict[int, tuple[int, int]] = {}
+    if discount_emoji and _emoji_characters().search(text):
+        # No emoji sequence holds whitespace: only words with an emoji character are scanned.
+        for word in _NON_SPACE_RUN.finditer(text):
+            if _emoji_characters().search(word.group()):
+                for match in lib.emoji.finditer(text, word.start(), word.end()):
+                    entities[match.start()] = (match.end(), config["default_weight"])
+    # URLs win over emoji at the same position, as in parse_tweet.
+    url_weight = config["transformed_url_length"] * config["scale"]
+    for start, end in x_find_urls(text):
+        entities[start] = (end, url_weight)
+    return entities
+
+
+def x_config() -> Mapping[str, Any]:
+    """The twitter-text configuration X counts with (v3, as in conformance/config-v3.json)."""
+    config: Mapping[str, Any] = _twitter_text().config["defaults"]
+    return config
+
+
+def x_find_urls(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of every URL X counts as 23, scheme-less ones (`example.com`) too.
+
+    Offsets are code points into `text` as given; X counts the NFC form, so callers pass text
+    that NFC leaves alone where the offsets matter (URLs are ASCII or already NFC in practice).
+    """
+    found = _twitter_text().extract_urls_with_indices(text)
+    return [(int(url["indices"][0]), int(url["indices"][1])) for url in found]
+
+
+@functools.cache
+def _twitter_text() -> Any:
+    """The parts of twitter-text-parser we use, imported on first use (~0.2 s)."""
+    # It reads its emoji table through pkg_resources, which setuptools 81 deprecates loudly
+    # (and 82 removed: hence setuptools<82 in the dependencies).
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*pkg_resources", category=UserWarning)
+        from twitter_text.config import config
+        from twitter_text.extract_urls import extract_urls_with_indices
+        from twitter_text.get_character_weight import get_character_weight
+        from twitter_text.has_invalid_characters import has_invalid_characters
+        from twitter_text.regexp import emoji as emoji_table
+    return SimpleNamespace(
+        config=config,
+        extract_urls_with_indices=extract_urls_with_indices,
+        get_character_weight=get_character_weight,
+        has_invalid_characters=has_invalid_characters,
+        emoji=emoji_table.emoji,
+        emoji_table=emoji_table,
+    )
+
+
+@functools.cache
+def _emoji_characters() -> regex.Pattern[str]:
+    """Characters without which twitter-text's emoji pattern cannot match.
+
+    Every single-code-point emoji, and the non-ASCII code points of every sequence (each
+    sequence has one: keycaps end in U+20E3). ASCII digits, "#" and "*" are left out, or every
+    number would send the text through the emoji regex, which costs ~2 ms per 500 characters.
+    """
+    table = _twitter_text().emoji_table
+    points: set[int] = set()
+    for low, high in table.single_codepoint_emoji_ranges:
+        points.update(range(low, high + 1))
+    for entry in table.emoji_list:
+        sequence = [int(code, 16) for code in entry.codepoint.split()]
+        wide = [point for point in sequence if point > 0x7F]
+        points.update(wide or sequence)
+    return regex.compile("[" + "".join(_char_ranges(sorted(points))) + "]")
+
+
+def _char_ranges(points: list[int]) -> list[str]:
+    ranges: list[str] = []
+    start = previous = points[0]
+    for point in [*points[1:], -1]:
+        if point != previous + 1:
+            ranges.append(f"\\U{start:08x}" + (f"-\\U{previous:08x}" if previous > start else ""))
+            start = point
+        previous = point
+    return ranges
+
+
+# --- LinkedIn's "little" text format.
+
+# Reserved characters of the little format; unescaped, LinkedIn silently cuts the post there.
+_LITTLE_RESERVED = regex.compile(r"[|{}@\[\]()<>#\\*_~]")
+# An intended hashtag in literal template text: kept clickable, not escaped.
+_LITTLE_HASHTAG = regex.compile(r"(?<![\w#])#[\p{L}\p{M}\p{Nd}_]*\p{L}[\p{L}\p{M}\p{Nd}_]*")
+
+
+def linkedin_escape(text: str, *, keep_hashtags: bool = False) -> str:
+    """Backslash-escape LinkedIn's reserved characters outside URLs (and, when asked, outside
+    `#hashtags`), so that the post is shown whole and links and tags stay clickable."""
+    kept = find_urls(text)
+    if keep_hashtags:
+        kept = sorted(kept + [m.span() for m in _LITTLE_HASHTAG.finditer(text)])
+    pieces: list[str] = []
+    position = 0
+    for start, end in kept:
+        if start < position:  # a hashtag inside a URL: the URL already keeps it
+            continue
+        pieces.append(_LITTLE_RESERVED.sub(r"\\\g<0>", text[position:start]))
+        pieces.append(text[start:end])
+        position = end
+    pieces.append(_LITTLE_RESERVED.sub(r"\\\g<0>", text[position:]))
+    return "".join(pieces)
 
 
 def mastodon_length(text: str, url_length: int = MASTODON_URL_LENGTH) -> int:
@@ -77,9 +310,19 @@ def _url_entities(text: str) -> list[_Entity]:
     if "://" not in text:
         return []
     found: list[_Entity] = []
+    # No match spans ASCII whitespace except the preceding character it consumes, so the scan
+    # can be confined to the words holding "://" (and the character before each): the other
+    # words only ever yield scheme-less matches, which are skipped.
+    for word in _PROTOCOL_WORD.finditer(text):
+        found.extend(_url_entities_in(text, max(0, word.start() - 1), word.end()))
+    return found
+
+
+def _url_entities_in(text: str, pos: int, endpos: int) -> list[_Entity]:
+    found: list[_Entity] = []
     # Scheme-less matches are still scanned (and skipped) so that, as in Ruby's `scan`, they
     # consume their text: "example.com/https://x.org" holds no countable URL.
-    for match in _url_pattern().finditer(text):
+    for match in _url_pattern().finditer(text, pos, endpos):
         if match.group("protocol") is None:
             continue
         start, end = match.span("url")
@@ -127,6 +370,8 @@ _MENTION = regex.compile(
     rf"(?<![=/{_WORD_CHARS}])@((?i:[a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)(?:@{_WORD}+(?:[.-]+{_WORD}+)*)?)"
 )
 _END_MENTION = regex.compile(rf"(?:[@＠]|[{_LATIN_ACCENTS}]+|://)", regex.IGNORECASE)
+# A word for the URL scan: queries may hold Unicode spaces (U+00A0 and up), never these.
+_PROTOCOL_WORD = regex.compile(r"[^\t-\r \x85]*://[^\t-\r \x85]*")
 _TCO = regex.compile(r"https?://t\.co/([a-z0-9]+)", regex.IGNORECASE)
 
 
@@ -170,8 +415,8 @@ def _domain_pattern() -> str:
     subdomain = rf"(?:(?:{char}(?:[_-]|{char})*)?{char}\.)"
     domain_name = rf"(?:(?:{char}(?:-|{char})*)?{char}\.)"
     tld_end = r"(?=[^0-9a-z@+-]|$)"
-    gtld = rf"(?:(?:{_alternation(_GENERIC_TLDS)}){tld_end})"
-    cctld = rf"(?:(?:{_alternation(_COUNTRY_TLDS)}){tld_end})"
+    gtld = rf"(?:(?:{_alternation(GENERIC_TLDS)}){tld_end})"
+    cctld = rf"(?:(?:{_alternation(COUNTRY_TLDS)}){tld_end})"
     return rf"(?:{subdomain}*{domain_name}(?:{gtld}|{cctld}|xn--[0-9a-z]+))"
 
 
@@ -210,113 +455,3 @@ def _trie_pattern(node: _Trie) -> str:
         return ""
     body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
     return f"(?:{body})?" if "" in node else body
-
-
-# twitter-text's tld_lib.yml, the list Mastodon's twitter-text 3.1 gem matches hosts against:
-# a URL whose host ends in anything else is plain text to Mastodon and counts in full.
-_COUNTRY_TLDS = """
-한국 香港 澳門 新加坡 台灣 台湾 中國 中国 გე ລາວ ไทย ලංකා ഭാരതം ಭಾರತ భారత్ சிங்கப்பூர் இலங்கை இந்தியா ଭାରତ
-ભારત ਭਾਰਤ ভাৰত ভারত বাংলা भारोत भारतम् भारत ڀارت پاکستان موريتانيا مليسيا مصر قطر فلسطين عمان عراق
-سورية سودان تونس بھارت بارت ایران امارات المغرب السعودية الجزائر البحرين الاردن հայ қаз укр срб
-рф мон мкд ею бел бг ευ ελ zw zm za yt ye ws wf vu vn vi vg ve vc va uz uy us um uk ug ua tz tw
-tv tt tr tp to tn tm tl tk tj th tg tf td tc sz sy sx sv su st ss sr so sn sm sl sk sj si sh sg
-se sd sc sb sa rw ru rs ro re qa py pw pt ps pr pn pm pl pk ph pg pf pe pa om nz nu nr np no nl
-ni ng nf ne nc na mz my mx mw mv mu mt ms mr mq mp mo mn mm ml mk mh mg mf me md mc ma ly lv lu
-lt ls lr lk li lc lb la kz ky kw kr kp kn km ki kh kg ke jp jo jm je it is ir iq io in im il ie
-id hu ht hr hn hm hk gy gw gu gt gs gr gq gp gn gm gl gi gh gg gf ge gd gb ga fr fo fm fk fj fi
-eu et es er eh eg ee ec dz do dm dk dj de cz cy cx cw cv cu cr co cn cm cl ck ci ch cg cf cd cc
-ca bz by bw bv bt bs br bq bo bn bm bl bj bi bh bg bf be bd bb ba az ax aw au at as ar aq ao an
-am al ai ag af ae ad ac
-"""
-_GENERIC_TLDS = """
-삼성 닷컴 닷넷 香格里拉 餐厅 食品 飞利浦 電訊盈科 集团 通販 购物 谷歌 诺基亚 联通 网络 网站 网店
-网址 组织机构 移动 珠宝 点看 游戏 淡马锡 机构 書籍 时尚 新闻 政府 政务 招聘 手表 手机 我爱你
-慈善 微博 广东 工行 家電 娱乐 天主教 大拿 大众汽车 在线 嘉里大酒店 嘉里 商标 商店 商城 公益 公司
-八卦 健康 信息 佛山 企业 中文网 中信 世界 ポイント ファッション セール ストア コム グーグル
-クラウド みんな คอม संगठन नेट कॉम همراه موقع موبايلي كوم كاثوليك عرب شبكة بيتك بازار العليان
-ارامكو اتصالات ابوظبي קום сайт рус орг онлайн москва ком католик дети zuerich zone zippo zip
-zero zara zappos yun youtube you yokohama yoga yodobashi yandex yamaxun yahoo yachts xyz xxx
-xperia xin xihuan xfinity xerox xbox wtf wtc wow world works work woodside wolterskluwer wme
-winners wine windows win williamhill wiki wien whoswho weir weibo wedding wed website weber
-webcam weatherchannel weather watches watch warman wanggou wang walter walmart wales vuelos
-voyage voto voting vote volvo volkswagen vodka vlaanderen vivo viva vistaprint vista vision visa
-virgin vip vin villas viking vig video viajes vet versicherung vermögensberatung
-vermögensberater verisign ventures vegas vanguard vana vacations ups uol uno university unicom
-uconnect ubs ubank tvs tushu tunes tui tube trv trust travelersinsurance travelers travelchannel
-travel training trading trade toys toyota town tours total toshiba toray top tools tokyo today
-tmall tkmaxx tjx tjmaxx tirol tires tips tiffany tienda tickets tiaa theatre theater thd teva
-tennis temasek telefonica telecity tel technology tech team tdk tci taxi tax tattoo tatar
-tatamotors target taobao talk taipei tab systems symantec sydney swiss swiftcover swatch suzuki
-surgery surf support supply supplies sucks style study studio stream store storage stockholm
-stcgroup stc statoil statefarm statebank starhub star staples stada srt srl spreadbetting spot
-sport spiegel space soy sony song solutions solar sohu software softbank social soccer sncf
-smile smart sling skype sky skin ski site singles sina silk shriram showtime show shouji
-shopping shop shoes shiksha shia shell shaw sharp shangrila sfr sexy sex sew seven ses services
-sener select seek security secure seat search scot scor scjohnson science schwarz schule school
-scholarships schmidt schaeffler scb sca sbs sbi saxo save sas sarl sapo sap sanofi
-sandvikcoromant sandvik samsung samsclub salon sale sakura safety safe saarland ryukyu rwe run
-ruhr rugby rsvp room rogers rodeo rocks rocher rmit rip rio ril rightathome ricoh richardli rich
-rexroth reviews review restaurant rest republican report repair rentals rent ren reliance reit
-reisen reise rehab redumbrella redstone red recipes realty realtor realestate read raid radio
-racing qvc quest quebec qpon pwc pub prudential pru protection property properties promo
-progressive prof productions prod pro prime press praxi pramerica post porn politie poker pohl
-pnc plus plumbing playstation play place pizza pioneer pink ping pin pid pictures pictet pics
-piaget physio photos photography photo phone philips phd pharmacy pfizer pet pccw pay passagens
-party parts partners pars paris panerai panasonic pamperedchef page ovh ott otsuka osaka origins
-orientexpress organic org orange oracle open ooo onyourside online onl ong one omega ollo
-oldnavy olayangroup olayan okinawa office off observer obi nyc ntt nrw nra nowtv nowruz now
-norton northwesternmutual nokia nissay nissan ninja nikon nike nico nhk ngo nfl nexus nextdirect
-next news newholland new neustar network netflix netbank net nec nba navy natura nationwide name
-nagoya nadex nab mutuelle mutual museum mtr mtpc mtn msd movistar movie mov motorcycles moto
-moscow mortgage mormon mopar montblanc monster money monash mom moi moe moda mobily mobile mobi
-mma mls mlb mitsubishi mit mint mini mil microsoft miami metlife merckmsd meo menu men memorial
-meme melbourne meet media med mckinsey mcdonalds mcd mba mattel maserati marshalls marriott
-markets marketing market map mango management man makeup maison maif madrid macys luxury luxe
-lupin lundbeck ltda ltd lplfinancial lpl love lotto lotte london lol loft locus locker loans
-loan llp llc lixil living live lipsy link linde lincoln limo limited lilly like lighting
-lifestyle lifeinsurance life lidl liaison lgbt lexus lego legal lefrak leclerc lease lds lawyer
-law latrobe latino lat lasalle lanxess landrover land lancome lancia lancaster lamer lamborghini
-ladbrokes lacaixa kyoto kuokgroup kred krd kpn kpmg kosher komatsu koeln kiwi kitchen kindle
-kinder kim kia kfh kerryproperties kerrylogistics kerryhotels kddi kaufen juniper juegos jprs
-jpmorgan joy jot joburg jobs jnj jmp jll jlc jio jewelry jetzt jeep jcp jcb java jaguar iwc
-iveco itv itau istanbul ist ismaili iselect irish ipiranga investments intuit international
-intel int insure insurance institute ink ing info infiniti industries inc immobilien immo imdb
-imamat ikano iinet ifm ieee icu ice icbc ibm hyundai hyatt hughes htc hsbc how house hotmail
-hotels hoteles hot hosting host hospital horse honeywell honda homesense homes homegoods
-homedepot holiday holdings hockey hkt hiv hitachi hisamitsu hiphop hgtv hermes here helsinki
-help healthcare health hdfcbank hdfc hbo haus hangout hamburg hair guru guitars guide guge gucci
-guardian group grocery gripe green gratis graphics grainger gov got gop google goog goodyear
-goodhands goo golf goldpoint gold godaddy gmx gmo gmbh gmail globo global gle glass glade giving
-gives gifts gift ggee george genting gent gea gdn gbiz gay garden gap games game gallup gallo
-gallery gal fyi futbol furniture fund fun fujixerox fujitsu ftr frontier frontdoor frogans frl
-fresenius free fox foundation forum forsale forex ford football foodnetwork food foo fly
-flsmidth flowers florist flir flights flickr fitness fit fishing fish firmdale firestone fire
-financial finance final film fido fidelity fiat ferrero ferrari feedback fedex fast fashion
-farmers farm fans fan family faith fairwinds fail fage extraspace express exposed expert
-exchange everbank events eus eurovision etisalat esurance estate esq erni ericsson equipment
-epson epost enterprises engineering engineer energy emerck email education edu edeka eco eat
-earth dvr dvag durban dupont duns dunlop duck dubai dtv drive download dot doosan domains doha
-dog dodge doctor docs dnp diy dish discover discount directory direct digital diet diamonds dhl
-dev design desi dentist dental democrat delta deloitte dell delivery degree deals dealer deal
-dds dclk day datsun dating date data dance dad dabur cyou cymru cuisinella csc cruises cruise
-crs crown cricket creditunion creditcard credit cpa courses coupons coupon country corsica coop
-cool cookingchannel cooking contractors contact consulting construction condos comsec computer
-compare company community commbank comcast com cologne college coffee codes coach clubmed club
-cloud clothing clinique clinic click cleaning claims cityeats city citic citi citadel cisco
-circle cipriani church chrysler chrome christmas chloe chintai cheap chat chase charity channel
-chanel cfd cfa cern ceo center ceb cbs cbre cbn cba catholic catering cat casino cash caseih
-case casa cartier cars careers career care cards caravan car capitalone capital capetown canon
-cancerresearch camp camera cam calvinklein call cal cafe cab bzh buzz buy business builders
-build bugatti budapest brussels brother broker broadway bridgestone bradesco box boutique bot
-boston bostik bosch boots booking book boo bond bom bofa boehringer boats bnpparibas bnl bmw bms
-blue bloomberg blog blockbuster blanco blackfriday black biz bio bingo bing bike bid bible
-bharti bet bestbuy best berlin bentley beer beauty beats bcn bcg bbva bbt bbc bayern bauhaus
-basketball baseball bargains barefoot barclays barclaycard barcelona bar bank band
-bananarepublic banamex baidu baby azure axa aws avianca autos auto author auspost audio audible
-audi auction attorney athleta associates asia asda arte art arpa army archi aramco arab
-aquarelle apple app apartments aol anz anquan android analytics amsterdam amica amfam amex
-americanfamily americanexpress alstom alsace ally allstate allfinanz alipay alibaba alfaromeo
-akdn airtel airforce airbus aigo aig agency agakhan africa afl afamilycompany aetna aero aeg
-adult ads adac actor active aco accountants accountant accenture academy abudhabi abogado able
-abc abbvie abbott abb abarth aarp aaa onion
-"""

@@ -14,18 +14,19 @@ from syndicate.service.context import (
     open_context,
     utc_now,
 )
-from syndicate.service.delivering import DeliveryOutcome, deliver, summary_for
+from syndicate.service.delivering import DeliveryOutcome, deliver
 from syndicate.service.polling import PollOutcome, delivery_key, poll_feed
 from syndicate.service.scheduling import (
     DueWork,
+    RunReport,
     collect_due,
     feed_id,
     history,
     mark_enqueued,
-    polled_since,
     states_since,
     work_remaining,
 )
+from syndicate.service.summarising import summary_for
 
 __all__ = [
     "FEED_LEASE",
@@ -35,6 +36,7 @@ __all__ = [
     "DeliveryOutcome",
     "DueWork",
     "PollOutcome",
+    "RunReport",
     "collect_due",
     "deliver",
     "delivery_key",
@@ -43,7 +45,6 @@ __all__ = [
     "mark_enqueued",
     "open_context",
     "poll_feed",
-    "polled_since",
     "states_since",
     "summary_for",
     "utc_now",

@@ -11,13 +11,11 @@ from typing import Any
 
 from syndicate import settings as settings_mod
 from syndicate.feeds.fetch import Fetcher
-from syndicate.model import (
-    Account,
-)
+from syndicate.model import Account, Trigger
 from syndicate.platforms import publisher_class
 from syndicate.platforms.base import Publisher
 from syndicate.retry import RetryPolicy
-from syndicate.store import Store, catalog
+from syndicate.store import Store, catalog, ledger
 
 log = logging.getLogger("syndicate")
 
@@ -53,21 +51,37 @@ class Context:
 
     def get_fetcher(self) -> Fetcher:
         if self.fetcher is None:
-            s = self.settings
-            self.fetcher = Fetcher(
-                timeout=s.fetch_timeout, max_bytes=s.max_feed_bytes, user_agent=s.user_agent
-            )
+            self.fetcher = make_fetcher(self.settings)
         return self.fetcher
 
 
-def open_context(settings: settings_mod.Settings, **kwargs: Any) -> Context:
-    """Migrate the ledger and bring its feeds and accounts in line with the config."""
+def make_fetcher(settings: settings_mod.Settings) -> Fetcher:
+    return Fetcher(
+        timeout=settings.fetch_timeout,
+        max_bytes=settings.max_feed_bytes,
+        user_agent=settings.user_agent,
+    )
+
+
+def open_context(settings: settings_mod.Settings, *, sync: bool = True, **kwargs: Any) -> Context:
+    """Migrate the ledger and, with `sync`, bring its feeds and accounts in line with the
+    config (every change is an event). Read-only commands pass sync=False."""
     store = Store(settings.database_url)
     store.migrate()
     ctx = Context(settings=settings, store=store, **kwargs)
     with store.begin() as conn:
-        ctx.feed_ids = catalog.sync_feeds(conn, {f.name: f.url for f in settings.feeds})
+        if not sync:
+            ctx.feed_ids = catalog.feed_ids(conn)
+            ctx.account_ids = catalog.account_ids(conn)
+            return ctx
+        catalog.lock_for_sync(conn)
+        ctx.feed_ids, changes = catalog.sync_feeds(conn, {f.name: f.url for f in settings.feeds})
         ctx.account_ids = catalog.sync_accounts(
             conn, {name: a.platform for name, a in settings.accounts.items()}
         )
+        for feed_id, kind, message in changes:
+            ledger.append_event(
+                conn, at=ctx.clock(), kind=kind, trigger=Trigger.CLI, actor="config",
+                feed_id=feed_id, message=message,
+            )  # fmt: skip
     return ctx

@@ -9,26 +9,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from syndicate.errors import (
-    AlreadyPosted,
-    PublishError,
-    SyndicateError,
-)
-from syndicate.model import (
-    Account,
-    DeliveryState,
-    FeedEntry,
-    PublishResult,
-    Summary,
-    Trigger,
-)
-from syndicate.retry import decide
+from syndicate.errors import AlreadyPosted, ConfigError, PermanentError, PublishError
+from syndicate.model import Account, DeliveryState, Post, PublishResult, Trigger
+from syndicate.platforms.base import Publisher
+from syndicate.retry import backoff, decide
 from syndicate.service.context import SEND_LEASE, Context, log
+from syndicate.service.summarising import summary_for
 from syndicate.store import catalog, ledger
 from syndicate.store.rows import AccountRow, DeliveryRow, EntryRow
-from syndicate.summarise.extractive import summarise
-
-# --- delivering ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -60,7 +48,7 @@ def deliver(
     return attempt.send(configured)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Attempt:
     """One claimed try at one delivery; only the holder of `token` can finish it."""
 
@@ -74,7 +62,8 @@ class _Attempt:
 
     @property
     def number(self) -> int:
-        return self.delivery.attempts + 1
+        """This attempt's number: the claim counted it."""
+        return self.delivery.attempts
 
     def event(self, conn: sa.Connection, kind: str, message: str, **values: Any) -> None:
         ledger.append_event(
@@ -94,6 +83,9 @@ class _Attempt:
         now = self.ctx.clock()
         with self.ctx.store.begin() as conn:
             if ledger.claim_delivery(conn, self.delivery.id, self.token, now, SEND_LEASE):
+                claimed = ledger.get_delivery(conn, self.delivery.id)
+                assert claimed is not None  # we hold it, in this very transaction
+                self.delivery = claimed  # attempts as counted by the claim, not before it
                 self.event(conn, "delivery_claimed", f"attempt {self.number}", attempt=self.number)
                 return True
             current = ledger.get_delivery(conn, self.delivery.id)
@@ -108,26 +100,39 @@ class _Attempt:
     def send(self, account: Account) -> DeliveryOutcome:
         publisher = self.ctx.publisher(account)
         try:
-            post = publisher.render(summary_for(self.ctx, self.entry))
+            post = publisher.render(summary_for(self.ctx, self.entry, self.trigger, self.actor))
             with self.ctx.store.begin() as conn:
                 ledger.set_rendered(conn, self.delivery.id, self.token, post.text)
+        except (ConfigError, PermanentError) as e:
+            return self.finish(DeliveryState.FAILED, last_error=f"{type(e).__name__}: {e}")
+        except Exception as e:
+            # Nothing was sent: try again after a backoff. A bug still crashes loudly.
+            self.retry_later(f"{type(e).__name__} before sending: {e}")
+            raise
+        return self.publish(publisher, post)
+
+    def publish(self, publisher: Publisher, post: Post) -> DeliveryOutcome:
+        try:
             result = publisher.publish(post, self.delivery.idempotency_key)
         except AlreadyPosted as e:
-            remote = e.remote or PublishResult("", "")
-            return self.posted(remote)
+            return self.posted(e.remote or PublishResult("", ""))
         except PublishError as e:
             decision = decide(
                 e, self.number, self.ctx.clock(), self.ctx.retry_policy, self.ctx.rand
             )
             when = {"next_attempt_at": decision.next_attempt_at} if decision.next_attempt_at else {}
             return self.finish(decision.state, last_error=decision.reason, **when)
-        except SyndicateError as e:
-            return self.finish(DeliveryState.FAILED, last_error=f"{type(e).__name__}: {e}")
         except Exception as e:
             # A bug, not an outcome: record that the send may have happened, then crash loudly.
             self.finish(DeliveryState.UNKNOWN, last_error=f"unexpected {type(e).__name__}: {e}")
             raise
         return self.posted(result)
+
+    def retry_later(self, reason: str) -> None:
+        wait = backoff(self.number, self.ctx.retry_policy, self.ctx.rand)
+        self.finish(
+            DeliveryState.WAITING, last_error=reason, next_attempt_at=self.ctx.clock() + wait
+        )
 
     def posted(self, result: PublishResult) -> DeliveryOutcome:
         return self.finish(
@@ -157,45 +162,3 @@ class _Attempt:
 
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items()}
-
-
-def summary_for(ctx: Context, entry: EntryRow) -> Summary:
-    """The entry's summary, made once and stored; every account renders from the same one."""
-    if entry.summary is not None:
-        return summary_from_json(entry.summary)
-    summary = summarise(entry_from_row(entry))
-    with ctx.store.begin() as conn:
-        catalog.store_summary(conn, entry.id, summary_to_json(summary))
-    return summary
-
-
-def entry_from_row(row: EntryRow) -> FeedEntry:
-    return FeedEntry(
-        identity=row.identity,
-        link=row.link,
-        title=row.title,
-        content_html=row.content_html,
-        published=row.published,
-        updated=row.updated,
-        categories=row.categories,
-    )
-
-
-def summary_to_json(summary: Summary) -> dict[str, Any]:
-    return {
-        "title": summary.title,
-        "text": summary.text,
-        "sentences": list(summary.sentences),
-        "link": summary.link,
-        "hashtags": list(summary.hashtags),
-    }
-
-
-def summary_from_json(data: dict[str, Any]) -> Summary:
-    return Summary(
-        title=data["title"],
-        text=data["text"],
-        sentences=tuple(data["sentences"]),
-        link=data["link"],
-        hashtags=tuple(data.get("hashtags", ())),
-    )

@@ -52,9 +52,10 @@ def poll_feed(
         if feed is None:
             log.warning("poll_feed: no feed with id %s; ignored", feed_id)
             return PollOutcome(feed=f"#{feed_id}", skipped=True)
-        if not catalog.claim_feed(conn, feed_id, ctx.clock(), FEED_LEASE):
+        token = uuid.uuid4().hex
+        if not catalog.claim_feed(conn, feed_id, token, ctx.clock(), FEED_LEASE):
             return PollOutcome(feed=feed.name, skipped=True)
-    return _Poll(ctx, feed, trigger, actor).run()
+    return _Poll(ctx, feed, token, trigger, actor).run()
 
 
 def body_digest(body: bytes) -> str:
@@ -67,10 +68,20 @@ class _Poll:
 
     ctx: Context
     feed: FeedRow
+    token: str  # only the holder of the lease may record the outcome
     trigger: Trigger
     actor: str
 
     def run(self) -> PollOutcome:
+        try:
+            return self.attempt()
+        except Exception as e:
+            # A bug or a database fault, not a feed problem: record it, release the lease so
+            # the feed is retried after a backoff, and let the caller see the crash.
+            self.failed(e, kind="poll_crashed")
+            raise
+
+    def attempt(self) -> PollOutcome:
         feed = self.feed
         try:
             config = self.ctx.settings.feed(feed.name)
@@ -122,34 +133,44 @@ class _Poll:
             "last_error": None,
         }
 
+    def record(self, conn: sa.Connection, **values: Any) -> bool:
+        lost = not catalog.record_poll(conn, self.feed.id, self.token, **values)
+        if lost:
+            log.warning("poll %s: lease lost to another poller; outcome dropped", self.feed.name)
+        return not lost
+
+    def lease_lost(self) -> PollOutcome:
+        return PollOutcome(feed=self.feed.name, skipped=True)
+
     def unchanged(self, etag: str | None, last_modified: str | None) -> PollOutcome:
         now = self.ctx.clock()
         with self.ctx.store.begin() as conn:
-            catalog.record_poll(
+            if not self.record(
                 conn,
-                self.feed.id,
                 **self.succeeded(now),
                 etag=etag or self.feed.etag,
                 last_modified=last_modified or self.feed.last_modified,
-            )
+            ):
+                return self.lease_lost()
             self.event(conn, "feed_unchanged", f"{self.feed.name}: not modified")
         return PollOutcome(feed=self.feed.name, not_modified=True)
 
-    def failed(self, error: SyndicateError) -> PollOutcome:
+    def failed(self, error: Exception, kind: str = "feed_error") -> PollOutcome:
         now = self.ctx.clock()
         gone = isinstance(error, FeedGone)
         errors = self.feed.error_count + 1
-        values: dict[str, Any] = {"error_count": errors, "last_error": str(error)}
+        reason = str(error) if isinstance(error, SyndicateError) else f"{type(error).__name__}"
+        values: dict[str, Any] = {"error_count": errors, "last_error": reason}
         if gone:
             values["status"] = FeedStatus.GONE
         else:
             values["next_poll_at"] = self.next_poll(now, errors)
         with self.ctx.store.begin() as conn:
-            catalog.record_poll(conn, self.feed.id, last_polled_at=now, **values)
-            kind = "feed_gone" if gone else "feed_error"
-            self.event(conn, kind, str(error), data={"error_count": errors})
-        log.warning("poll %s failed: %s", self.feed.name, error)
-        return PollOutcome(feed=self.feed.name, error=str(error))
+            if not self.record(conn, last_polled_at=now, **values):
+                return self.lease_lost()
+            self.event(conn, "feed_gone" if gone else kind, reason, data={"error_count": errors})
+        log.warning("poll %s failed: %s", self.feed.name, reason)
+        return PollOutcome(feed=self.feed.name, error=reason)
 
     def store(
         self,
@@ -161,6 +182,14 @@ class _Poll:
         now = self.ctx.clock()
         first = self.feed.baselined_at is None
         with self.ctx.store.begin() as conn:
+            # The lease check comes first: a poller that lost its lease writes nothing.
+            if not self.record(
+                conn,
+                **self.succeeded(now),
+                baselined_at=self.feed.baselined_at or now,
+                **poll_values,
+            ):
+                return self.lease_lost()
             known = catalog.known_entries(conn, self.feed.id)
             plan = plan_poll(entries, known, first_poll=first, backfill=backfill)
             self.store_known(conn, plan, now)
@@ -169,13 +198,6 @@ class _Poll:
                 for entry in plan.new
                 for delivery_id in self.store_new(conn, entry, plan.hashes[entry.identity], routed)
             ]
-            catalog.record_poll(
-                conn,
-                self.feed.id,
-                **self.succeeded(now),
-                baselined_at=self.feed.baselined_at or now,
-                **poll_values,
-            )
             counts = (
                 f"{len(plan.new)} new, {len(plan.baseline)} baseline, "
                 f"{len(plan.changed)} edited of {len(entries)} entries"

@@ -64,24 +64,29 @@ def _expire_leases(conn: Any, now: datetime, trigger: Trigger) -> int:
     return expired
 
 
-def work_remaining(ctx: Context) -> int:
-    """Deliveries due now or in flight, plus feeds being polled: zero means drained."""
+@dataclass(frozen=True)
+class RunReport:
+    """What one `syndicate run` did."""
+
+    polled: int
+    drained: bool
+    remaining: int
+    outcomes: dict[DeliveryState, int]  # deliveries changed during the run, by state now
+
+
+def work_remaining(ctx: Context, since: datetime) -> int:
+    """Deliveries due now, plus those claimed since `since` and still sending: zero means
+    drained. (A send claimed before `since` belongs to another run; its lease runs out.)"""
     now = ctx.clock()
     with ctx.store.begin() as conn:
         due = len(ledger.due_deliveries(conn, now))
-        sending = ledger.count_deliveries(conn, [DeliveryState.SENDING])
-        polling = catalog.leased_feeds(conn, now)
-    return due + sending + polling
+        sending = ledger.count_sending_since(conn, since)
+    return due + sending
 
 
 def states_since(ctx: Context, since: datetime) -> dict[DeliveryState, int]:
     with ctx.store.begin() as conn:
         return ledger.states_since(conn, since)
-
-
-def polled_since(ctx: Context, feed_ids: tuple[int, ...], since: datetime) -> bool:
-    with ctx.store.begin() as conn:
-        return catalog.polled_since(conn, feed_ids, since)
 
 
 def history(ctx: Context, limit: int = 50) -> list[HistoryRow]:

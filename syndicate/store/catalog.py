@@ -5,7 +5,7 @@ Every function takes an open transaction; the caller (service) groups a change a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,34 +18,57 @@ from syndicate.store.schema import accounts, entries, feeds
 # --- feeds and accounts -------------------------------------------------------------------
 
 
-def sync_feeds(conn: sa.Connection, configured: Mapping[str, str]) -> dict[str, int]:
-    """Upsert configured feeds (name -> url); pause feeds no longer configured. Returns ids."""
-    existing = {
-        row.name: row
-        for row in conn.execute(sa.select(feeds.c.id, feeds.c.name, feeds.c.url, feeds.c.status))
-    }
+# (feed id, event kind, message) for each change `sync_feeds` made, for the audit log.
+FeedChange = tuple[int, str, str]
+
+
+def lock_for_sync(conn: sa.Connection) -> None:
+    """Serialise config syncs: several workers may start at once (SQLite's BEGIN IMMEDIATE
+    already serialises writers)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(7412504)"))
+
+
+def sync_feeds(
+    conn: sa.Connection, configured: Mapping[str, str]
+) -> tuple[dict[str, int], list[FeedChange]]:
+    """Upsert configured feeds (name -> url); pause feeds no longer configured."""
+    query = sa.select(feeds.c.id, feeds.c.name, feeds.c.url, feeds.c.status)
+    existing = {row.name: row for row in conn.execute(query)}
     ids: dict[str, int] = {}
+    log: list[FeedChange] = []
     for name, url in configured.items():
         row = existing.get(name)
         if row is None:
             ids[name] = inserted_id(conn.execute(feeds.insert().values(name=name, url=url)))
+            log.append((ids[name], "feed_added", f"{name}: added from the config"))
             continue
         ids[name] = row.id
         changes: dict[str, Any] = {}
         if row.url != url:
+            # Another document: start over with a fresh baseline, so its back catalogue
+            # is not mistaken for new entries.
             changes.update(url=url, etag=None, last_modified=None, body_hash=None)
+            changes.update(baselined_at=None)
+            log.append((row.id, "feed_url_changed", f"{name}: URL changed; new baseline"))
         if row.status == FeedStatus.PAUSED:
             changes["status"] = FeedStatus.ACTIVE
+            log.append((row.id, "feed_resumed", f"{name}: back in the config"))
         if changes:
             conn.execute(feeds.update().where(feeds.c.id == row.id).values(**changes))
-    gone = [row.id for name, row in existing.items() if name not in configured]
-    if gone:
-        conn.execute(
-            feeds.update()
-            .where(feeds.c.id.in_(gone), feeds.c.status == FeedStatus.ACTIVE)
-            .values(status=FeedStatus.PAUSED, last_error="no longer in the config")
-        )
-    return ids
+    for name, row in existing.items():
+        if name not in configured and row.status == FeedStatus.ACTIVE:
+            conn.execute(
+                feeds.update()
+                .where(feeds.c.id == row.id)
+                .values(status=FeedStatus.PAUSED, last_error="no longer in the config")
+            )
+            log.append((row.id, "feed_paused", f"{name}: no longer in the config"))
+    return ids, log
+
+
+def feed_ids(conn: sa.Connection) -> dict[str, int]:
+    return {row.name: row.id for row in conn.execute(sa.select(feeds.c.id, feeds.c.name))}
 
 
 def sync_accounts(conn: sa.Connection, configured: Mapping[str, str]) -> dict[str, int]:
@@ -89,7 +112,9 @@ def account_ids(conn: sa.Connection) -> dict[str, int]:
     return {row.name: row.id for row in conn.execute(sa.select(accounts.c.id, accounts.c.name))}
 
 
-def claim_feed(conn: sa.Connection, feed_id: int, now: datetime, lease: timedelta) -> bool:
+def claim_feed(
+    conn: sa.Connection, feed_id: int, token: str, now: datetime, lease: timedelta
+) -> bool:
     """Take the feed's poll lease; False when another poller holds it or the feed is inactive."""
     result = conn.execute(
         feeds.update()
@@ -98,7 +123,7 @@ def claim_feed(conn: sa.Connection, feed_id: int, now: datetime, lease: timedelt
             feeds.c.status == FeedStatus.ACTIVE,
             sa.or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now),
         )
-        .values(lease_until=now + lease)
+        .values(lease_until=now + lease, poll_token=token)
     )
     return result.rowcount == 1
 
@@ -125,35 +150,26 @@ def push_next_poll(conn: sa.Connection, feed_id: int, now: datetime, until: date
     return result.rowcount == 1
 
 
-def polled_since(conn: sa.Connection, feed_ids: Sequence[int], since: datetime) -> bool:
-    """True when every feed in `feed_ids` finished a poll (ok or failed) at or after `since`."""
-    if not feed_ids:
-        return True
-    query = sa.select(sa.func.count()).where(
-        feeds.c.id.in_(list(feed_ids)), feeds.c.last_polled_at >= since
+def record_poll(conn: sa.Connection, feed_id: int, token: str, **values: Any) -> bool:
+    """Store the outcome of a poll and release the lease; False if the lease was lost (it
+    expired and another poller took the feed), in which case nothing is written."""
+    result = conn.execute(
+        feeds.update()
+        .where(feeds.c.id == feed_id, feeds.c.poll_token == token)
+        .values(lease_until=None, poll_token=None, **values)
     )
-    return int(conn.execute(query).scalar_one()) == len(set(feed_ids))
-
-
-def leased_feeds(conn: sa.Connection, now: datetime) -> int:
-    query = sa.select(sa.func.count()).where(feeds.c.lease_until >= now)
-    return int(conn.execute(query).scalar_one())
-
-
-def record_poll(conn: sa.Connection, feed_id: int, **values: Any) -> None:
-    """Store the outcome of a poll and release the lease."""
-    conn.execute(feeds.update().where(feeds.c.id == feed_id).values(lease_until=None, **values))
+    return result.rowcount == 1
 
 
 # --- entries ------------------------------------------------------------------------------
 
 
-def known_entries(conn: sa.Connection, feed_id: int) -> dict[str, tuple[int, str]]:
-    """identity -> (entry id, content hash) for every entry ever seen in the feed."""
-    query = sa.select(entries.c.identity, entries.c.id, entries.c.content_hash).where(
-        entries.c.feed_id == feed_id
-    )
-    return {row.identity: (row.id, row.content_hash) for row in conn.execute(query)}
+def known_entries(conn: sa.Connection, feed_id: int) -> dict[str, tuple[int, str, str]]:
+    """identity -> (entry id, content hash, link) for every entry ever seen in the feed."""
+    query = sa.select(
+        entries.c.identity, entries.c.id, entries.c.content_hash, entries.c.link
+    ).where(entries.c.feed_id == feed_id)
+    return {row.identity: (row.id, row.content_hash, row.link) for row in conn.execute(query)}
 
 
 def _entry_values(entry: FeedEntry, content_hash: str) -> dict[str, Any]:
@@ -162,6 +178,10 @@ def _entry_values(entry: FeedEntry, content_hash: str) -> dict[str, Any]:
         "title": entry.title,
         "content_html": entry.content_html,
         "categories": list(entry.categories),
+        "author": entry.author,
+        "content_is_summary": entry.content_is_summary,
+        "image_url": entry.image_url,
+        "image_alt": entry.image_alt,
         "published": entry.published,
         "updated": entry.updated,
         "content_hash": content_hash,
@@ -197,6 +217,20 @@ def get_entry(conn: sa.Connection, entry_id: int) -> EntryRow | None:
     if row is None:
         return None
     return from_row(EntryRow, row, categories=tuple(row.categories))
+
+
+def list_entries(
+    conn: sa.Connection, feed_id: int, *, match: str | None = None, limit: int = 10
+) -> list[EntryRow]:
+    """Newest first; `match` is an entry id, identity or link."""
+    query = sa.select(entries).where(entries.c.feed_id == feed_id)
+    if match is not None:
+        by_id = entries.c.id == int(match) if match.isdigit() else sa.false()
+        query = query.where(sa.or_(by_id, entries.c.identity == match, entries.c.link == match))
+    query = query.order_by(entries.c.first_seen_at.desc(), entries.c.id.desc()).limit(limit)
+    return [
+        from_row(EntryRow, row, categories=tuple(row.categories)) for row in conn.execute(query)
+    ]
 
 
 def store_summary(conn: sa.Connection, entry_id: int, summary: Mapping[str, Any]) -> None:

@@ -6,7 +6,7 @@ caller (service) records each state change and its event together.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -154,8 +154,10 @@ def states_since(conn: sa.Connection, since: datetime) -> dict[DeliveryState, in
     return {DeliveryState(state): int(n) for state, n in conn.execute(query)}
 
 
-def count_deliveries(conn: sa.Connection, states: Iterable[DeliveryState]) -> int:
-    query = sa.select(sa.func.count()).where(deliveries.c.state.in_([s.value for s in states]))
+def count_sending_since(conn: sa.Connection, since: datetime) -> int:
+    query = sa.select(sa.func.count()).where(
+        deliveries.c.state == DeliveryState.SENDING, deliveries.c.updated_at >= since
+    )
     return int(conn.execute(query).scalar_one())
 
 

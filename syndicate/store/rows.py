@@ -44,6 +44,10 @@ class EntryRow:
     title: str
     content_html: str
     categories: tuple[str, ...]
+    author: str
+    content_is_summary: bool
+    image_url: str
+    image_alt: str
     published: datetime | None
     updated: datetime | None
     content_hash: str

@@ -53,6 +53,7 @@ feeds = sa.Table(
     sa.Column("last_polled_at", UTCDateTime),
     sa.Column("next_poll_at", UTCDateTime),
     sa.Column("lease_until", UTCDateTime),
+    sa.Column("poll_token", sa.String(64)),  # fences a poller whose lease ran out
     sa.Column("error_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("last_error", sa.Text),
     sa.Column("hub", sa.Text),
@@ -82,6 +83,10 @@ entries = sa.Table(
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("content_html", sa.Text, nullable=False),
     sa.Column("categories", sa.JSON, nullable=False),
+    sa.Column("author", sa.Text, nullable=False, server_default=""),
+    sa.Column("content_is_summary", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("image_url", sa.Text, nullable=False, server_default=""),
+    sa.Column("image_alt", sa.Text, nullable=False, server_default=""),
     sa.Column("published", UTCDateTime),
     sa.Column("updated", UTCDateTime),
     sa.Column("content_hash", sa.String(64), nullable=False),

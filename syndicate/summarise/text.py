@@ -5,17 +5,23 @@ Everything here is pure and deterministic: no network, no language data to downl
 
 from __future__ import annotations
 
-import warnings
+from dataclasses import dataclass
 
+import lxml.etree
+import lxml.html
 import regex
-from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
-from bs4.element import CData, NavigableString, Tag
+from lxml.html import HtmlElement
 
-# Never shown to a reader, so never posted: scripts, embeds, widgets and captions.
+from syndicate.summarise.boilerplate import is_widget, strip_boilerplate
+
+# Never shown to a reader, so never posted: scripts, embeds, widgets and captions. The text
+# inside <video> and <audio> is the fallback for browsers without them ("Your browser does not
+# support the video tag"), not content.
 _DROPPED = frozenset(
     {
         "script", "style", "iframe", "noscript", "object", "embed", "figcaption", "form",
-        "button", "svg", "template", "head",
+        "button", "svg", "template", "head", "video", "audio", "canvas", "map", "select",
+        "textarea",
     }
 )  # fmt: skip
 # Elements a browser lays out as blocks; each one starts and ends a paragraph.
@@ -27,45 +33,123 @@ _BLOCKS = frozenset(
     }
 )  # fmt: skip
 _CELLS = frozenset({"td", "th"})
+# Blocks whose text is not running prose: headings, list items, code, table rows.
+_NOT_PROSE = frozenset(
+    {
+        "h1", "h2", "h3", "h4", "h5", "h6", "li", "dt", "dd", "pre", "tr", "table", "caption",
+        "summary", "address", "header", "footer", "nav", "aside",
+    }
+)  # fmt: skip
 # Invisible characters a browser does not render as text: soft hyphen, zero-width space, BOM.
 _INVISIBLE = regex.compile(r"[\u00ad\u200b\ufeff]|[^\P{Cc}\t\n\r\f\v]")
 _SPACES = regex.compile(r"\s+")
+# Characters lxml refuses in text nodes; none of them is visible.
+_NOT_XML = regex.compile(r"[\x00-\x08\x0b\x0e-\x1f\ufffe\uffff]")
 
-# Abbreviations whose final "." does not end a sentence, lower-cased and without that ".".
-# Left out on purpose: ones that are also common words or names ("Jan", "Mar", "est").
+# Abbreviations whose final "." does not end a sentence, lower-cased and without that ".". Left
+# out on purpose: common words or names ("Jan", "Mar", "est", "no"), and ones that usually end
+# a sentence when a capital follows ("etc.", "Inc.", "Ltd.").
 _ABBREVIATIONS = frozenset(
     {
         "mr", "mrs", "ms", "dr", "st", "prof", "sr", "jr", "rev", "gen", "capt", "lt", "sgt",
-        "etc", "vs", "inc", "ltd", "co", "corp", "no", "nos", "fig", "figs", "vol", "pp",
-        "approx", "dept", "mt", "feb", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov",
-        "dec",
+        "vs", "approx", "dept", "mt", "ft", "feb", "apr", "jun", "jul", "aug", "sep", "sept",
+        "oct", "nov", "dec",
     }
 )  # fmt: skip
-# A candidate break: terminal punctuation, closing quotes or brackets, whitespace, and then
-# something that can open a sentence (capital, digit or opening quote).
+# Abbreviations only before a number: "No. 5", "Fig. 3", "p. 12"; "I said no. Then" ends.
+_NUMBER_ABBREVIATIONS = frozenset(
+    {"no", "nos", "fig", "figs", "vol", "p", "pp", "ch", "sec", "eq", "art", "op", "nr"}
+)
+# A candidate break: terminal punctuation with its closing quotes or brackets, whitespace, then
+# something that can open a sentence (a capital, a digit, an opening quote or bracket before a
+# capital, or a word like "iPhone"); or a CJK full stop, which needs no space after it.
 _BREAK = regex.compile(
-    r"""(?P<end>[.!?…]+["'”’»)\]]*)(?P<gap>\s+)(?=[\p{Lu}\p{Lt}\p{Nd}"'“‘«„¿¡])"""
+    r"""(?P<end>[.!?…]+["'”’»)\]]*)(?P<gap>\s+)
+        (?=[\p{Lu}\p{Lt}\p{Nd}"'“‘«„¿¡]|[(\[]\p{Lu}|\p{Ll}+\p{Lu})
+      | (?P<end>[。！？]+[」』”’)）]*)(?P<gap>\s*)(?=\S)""",
+    regex.VERBOSE,
 )
 # Dotted abbreviations and initials: "e.g", "U.S", "J" (the final "." is not included).
 _DOTTED = regex.compile(r"(?:\p{L}\.)*\p{L}")
+# A list label standing where a sentence would start: "35.", "(2).", "iv.".
+_LABEL = regex.compile(r"[(\[]?(?:\p{Nd}{1,3}|[ivxlc]{1,5}|\p{L})[)\]]?", regex.IGNORECASE)
 _OPENING = "\"'“‘«„([¿¡"
+# How far ahead a closing quote may be for a break inside quotes to be skipped: a quote that is
+# never closed must not glue the rest of a long paragraph into one sentence.
+_QUOTE_REACH = 400
+# Images that are not the post's picture: tracking pixels, emoji and avatars.
+_NOT_A_PICTURE = regex.compile(
+    r"feedburner\.com|feedsportal\.com|stats\.wordpress\.com|pixel\.wp\.com|/emoji/|"
+    r"gravatar\.com/avatar|doubleclick\.net|/~r/|/~ff/",
+    regex.IGNORECASE,
+)
+_HIDDEN_STYLE = regex.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", regex.IGNORECASE)
+# Containers that hold the whole document: never dropped for a widget-like class.
+_DOCUMENT = frozenset({"html", "body", "main", "article"})
+
+
+@dataclass(frozen=True)
+class Block:
+    """One paragraph of clean text and whether it is running prose (not a heading, list item,
+    code or table row): prose makes better summary sentences."""
+
+    text: str
+    prose: bool = True
+
+
+@dataclass(frozen=True)
+class Content:
+    """What a reader sees of an HTML fragment: clean paragraphs and the first real picture."""
+
+    blocks: tuple[Block, ...]
+    image_url: str = ""  # as written in the HTML: may be relative
+    image_alt: str = ""
+
+    @property
+    def paragraphs(self) -> tuple[str, ...]:
+        return tuple(block.text for block in self.blocks)
+
+
+def read_content(html: str) -> Content:
+    """Clean paragraphs (boilerplate removed) and the first picture of an entry's HTML."""
+    root = visible_tree(html)
+    if root is None:
+        return Content(())
+    image_url, image_alt = _first_picture(root)
+    blocks = (
+        Block(strip_boilerplate(text), kind not in _NOT_PROSE) for kind, text in _blocks(root)
+    )
+    return Content(tuple(block for block in blocks if block.text), image_url, image_alt)
 
 
 def html_to_paragraphs(html: str) -> list[str]:
-    """The readable paragraphs of an HTML fragment, entities decoded once, as a browser would."""
-    with warnings.catch_warnings():
-        # Short text that looks like a URL or a file name is still text to us.
-        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
-        soup = BeautifulSoup(html, "lxml")
-    for tag in soup.find_all(sorted(_DROPPED)):
-        tag.decompose()
-    paragraphs = (_normalise(chunk) for chunk in _text_chunks(soup))
-    return [paragraph for paragraph in paragraphs if paragraph]
+    """The readable paragraphs of an HTML fragment, entities decoded once, as a browser would.
+
+    Hidden elements and widgets go; boilerplate lines stay (see `clean_paragraphs`)."""
+    root = visible_tree(html)
+    return [] if root is None else paragraphs_of(root)
+
+
+def clean_paragraphs(html: str) -> list[str]:
+    """The paragraphs of an entry's content that belong in a summary: no boilerplate lines."""
+    return list(read_content(html).paragraphs)
 
 
 def clean_text(html: str) -> str:
-    """The readable text of an HTML fragment: paragraphs separated by a blank line."""
-    return "\n\n".join(html_to_paragraphs(html))
+    """The readable text of an HTML fragment: clean paragraphs separated by a blank line."""
+    return "\n\n".join(clean_paragraphs(html))
+
+
+def inline_text(html: str) -> str:
+    """A title or label as one line of plain text: entities decoded, whitespace normalised."""
+    if "<" not in html and "&" not in html:
+        return _normalise(html)  # plain text already; parsing it would cost more than the rest
+    return " ".join(html_to_paragraphs(html))
+
+
+def normalise_paragraph(text: str) -> str:
+    """Plain text as one paragraph: invisible characters removed, whitespace collapsed."""
+    return _normalise(text)
 
 
 def split_sentences(paragraph: str) -> list[str]:
@@ -73,7 +157,7 @@ def split_sentences(paragraph: str) -> list[str]:
     sentences: list[str] = []
     start = 0
     for candidate in _BREAK.finditer(paragraph):
-        if _is_abbreviation(paragraph, candidate.start(), candidate.group("end")):
+        if _is_false_break(paragraph, start, candidate):
             continue
         sentences.append(paragraph[start : candidate.end("end")])
         start = candidate.end("gap")
@@ -81,32 +165,114 @@ def split_sentences(paragraph: str) -> list[str]:
     return [sentence.strip() for sentence in sentences if sentence.strip()]
 
 
-def _text_chunks(root: Tag) -> list[str]:
-    """Text between block boundaries, in document order.
+def visible_tree(html: str) -> HtmlElement | None:
+    """The parsed document without what a reader never sees: hidden elements, embeds, widgets.
+
+    None when there is nothing to parse. libxml2's HTML5 tokenizer decodes entities as a
+    browser does (all HTML5 names, "&copy" without ";", Windows-1252 numbers)."""
+    data = _NOT_XML.sub("", html.replace("\f", " ")).encode("utf-8", "replace")
+    if not data.strip():
+        return None
+    # A parser per call: lxml parsers must not be shared between threads. huge_tree lifts
+    # libxml2's nesting limit from 256 to 2048 levels; past that it stops reading.
+    parser = lxml.html.HTMLParser(
+        encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True
+    )
+    try:
+        root = lxml.html.document_fromstring(data, parser=parser)
+    except (lxml.etree.ParserError, ValueError):
+        return None  # "Document is empty": only markup that holds no element
+    for element in [e for e in root.iter() if isinstance(e, HtmlElement) and _is_unseen(e)]:
+        element.drop_tree()  # keeps the text that follows it
+    return root
+
+
+def paragraphs_of(root: HtmlElement) -> list[str]:
+    """The normalised, non-empty paragraphs under `root`, in document order."""
+    return [text for _, text in _blocks(root)]
+
+
+def attribute(element: HtmlElement, name: str) -> str:
+    """An attribute's value, "" when absent."""
+    return str(element.get(name) or "")
+
+
+def _is_unseen(element: HtmlElement) -> bool:
+    """Whether a reader never sees this element as content: hidden, an embed or a widget."""
+    tag = element.tag
+    if not isinstance(tag, str) or tag in _DROPPED:
+        return True
+    if tag in _DOCUMENT:
+        return False
+    if element.get("hidden") is not None or _HIDDEN_STYLE.search(attribute(element, "style")):
+        return True
+    return is_widget([*attribute(element, "class").split(), attribute(element, "id")])
+
+
+def _first_picture(root: HtmlElement) -> tuple[str, str]:
+    for img in root.iter("img"):
+        # Lazy-loading themes keep the real address in data-src and a placeholder in src.
+        src = attribute(img, "data-src") or attribute(img, "src")
+        if not src or src.startswith("data:") or _NOT_A_PICTURE.search(src):
+            continue
+        if _is_pixel(img) or "emoji" in attribute(img, "class").lower():
+            continue
+        return src.strip(), _normalise(attribute(img, "alt"))
+    return "", ""
+
+
+def _is_pixel(img: HtmlElement) -> bool:
+    sizes = (attribute(img, "width"), attribute(img, "height"))
+    return any(size.removesuffix("px").strip() in {"0", "1", "2"} for size in sizes)
+
+
+def _blocks(root: HtmlElement) -> list[tuple[str, str]]:
+    """(innermost block element, normalised text) of each non-empty paragraph under `root`."""
+    chunks = ((kind, _normalise("".join(parts))) for kind, parts in _text_chunks(root))
+    return [(kind, text) for kind, text in chunks if text]
+
+
+@dataclass(frozen=True)
+class _Enter:
+    name: str
+
+
+_LEAVE = object()
+
+
+def _text_chunks(root: HtmlElement) -> list[tuple[str, list[str]]]:
+    """Text between block boundaries, in document order, with the block element it is in.
 
     Walks the tree with an explicit stack: deeply nested markup must not hit the recursion limit.
     """
-    chunks: list[list[str]] = [[]]
+    kinds = [""]
+    chunks: list[tuple[str, list[str]]] = [("", [])]
     stack: list[object] = [root]
     while stack:
         node = stack.pop()
-        if node is _BOUNDARY:
-            chunks.append([])
-        elif isinstance(node, Tag):
-            children: list[object] = list(node.contents)
-            if node.name in _BLOCKS:
-                children = [_BOUNDARY, *children, _BOUNDARY]
-            elif node.name in _CELLS:
-                children.append(" ")  # a browser sets cells apart; "a</td><td>b" is not "ab"
-            # Reversed, so that they pop in document order.
-            stack.extend(reversed(children))
-        elif type(node) in (str, NavigableString, CData):
-            # Comments, doctypes and processing instructions are NavigableString subclasses.
-            chunks[-1].append(str(node))
-    return ["".join(chunk) for chunk in chunks]
+        if isinstance(node, str):
+            chunks[-1][1].append(node)
+        elif isinstance(node, _Enter):
+            kinds.append(node.name)
+            chunks.append((node.name, []))
+        elif node is _LEAVE:
+            kinds.pop()
+            chunks.append((kinds[-1], []))
+        elif isinstance(node, HtmlElement):
+            stack.extend(reversed(_contents(node)))
+    return chunks
 
 
-_BOUNDARY = object()
+def _contents(element: HtmlElement) -> list[object]:
+    """An element's text and children, each child followed by the text after it (its tail)."""
+    contents: list[object] = [element.text or ""]
+    for child in element:
+        contents += [child, child.tail or ""]
+    if element.tag in _BLOCKS:
+        return [_Enter(element.tag), *contents, _LEAVE]
+    if element.tag in _CELLS:
+        contents.append(" ")  # a browser sets cells apart; "a</td><td>b" is not "ab"
+    return contents
 
 
 def _normalise(text: str) -> str:
@@ -114,6 +280,26 @@ def _normalise(text: str) -> str:
     # \s covers the no-break and other Unicode spaces, so they become plain spaces too.
     collapsed: str = _SPACES.sub(" ", visible)
     return collapsed.strip()
+
+
+def _is_false_break(paragraph: str, start: int, candidate: regex.Match[str]) -> bool:
+    """Whether a candidate break is not the end of a sentence."""
+    end = candidate.end("end")
+    terminal = candidate.group("end")
+    if _inside_quote(paragraph[start:end], paragraph[end : end + _QUOTE_REACH]):
+        return True
+    if _LABEL.fullmatch(paragraph[start : candidate.start("end")]):
+        return True  # "35. Jacques Laffite": a list number, not a sentence
+    return _is_abbreviation(paragraph, candidate.start("end"), terminal)
+
+
+def _inside_quote(sentence: str, ahead: str) -> bool:
+    """Whether the sentence so far opens a quotation that closes further on."""
+    if sentence.count("“") > sentence.count("”") and "”" in ahead:
+        return True
+    if sentence.count("«") > sentence.count("»") and "»" in ahead:
+        return True
+    return sentence.count('"') % 2 == 1 and '"' in ahead
 
 
 def _is_abbreviation(paragraph: str, end: int, terminal: str) -> bool:
@@ -125,6 +311,9 @@ def _is_abbreviation(paragraph: str, end: int, terminal: str) -> bool:
         start -= 1
     word = paragraph[start:end].lstrip(_OPENING)
     if word.lower() in _ABBREVIATIONS:
+        return True
+    after = paragraph[end + len(terminal) :].lstrip()
+    if word.lower() in _NUMBER_ABBREVIATIONS and after[:1].isdigit():
         return True
     # Initials ("J. R. R."), dotted abbreviations ("e.g.", "U.S."), but not a plain word.
     if len(word) == 1:

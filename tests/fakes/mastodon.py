@@ -331,6 +331,9 @@ class FakeMastodon(LoopbackService):
         if visibility not in VISIBILITIES:
             # Wording unverified (reference §13 style): only the 422 matters to the publisher.
             return "Validation failed: Visibility is not included in the list"
+        reply_to = _text_param(params, "in_reply_to_id")
+        if reply_to and all(s["id"] != reply_to for s in self._statuses):
+            return "Validation failed: the status replied to does not exist"
         # Imported here: the counter is shared with the publisher and may land after this module.
         from syndicate.platforms.textlen import mastodon_length
 
@@ -352,6 +355,7 @@ class FakeMastodon(LoopbackService):
             "language": _text_param(params, "language") or None,
             "sensitive": _truthy(params.get("sensitive")),
             "idempotency_key": key or None,
+            "in_reply_to_id": _text_param(params, "in_reply_to_id") or None,
             "token": token,
             "created_at": now,
         }
@@ -382,8 +386,8 @@ class FakeMastodon(LoopbackService):
         return {
             "id": status_id,
             "created_at": _iso_ms(record["created_at"]),
-            "in_reply_to_id": None,
-            "in_reply_to_account_id": None,
+            "in_reply_to_id": record["in_reply_to_id"],
+            "in_reply_to_account_id": "1" if record["in_reply_to_id"] else None,
             # Mastodon forces `sensitive` when a content warning is set.
             "sensitive": record["sensitive"] or bool(record["spoiler_text"]),
             "spoiler_text": record["spoiler_text"],

@@ -50,12 +50,40 @@ def test_rss_item_without_guid_is_identified_by_its_normalised_link() -> None:
 
 
 def test_duplicate_guids_in_one_feed_are_told_apart_by_link() -> None:
+    a = entry(1, identity="same", link="https://b.example.com/a")
+    b = entry(2, identity="same", link="https://b.example.com/b")
+    plan = plan_poll([b, a], {}, first_poll=False)
+    assert sorted(e.identity for e in plan.new) == ["same", "same|https://b.example.com/b"]
+
+
+def test_reordering_items_that_share_a_guid_posts_nothing_new() -> None:
+    a = entry(1, identity="same", link="https://b.example.com/a")
+    b = entry(2, identity="same", link="https://b.example.com/b")
+    first = plan_poll([a, b], {}, first_poll=False)
+    stored = {e.identity: (i, first.hashes[e.identity], e.link) for i, e in enumerate(first.new)}
+    again = plan_poll([b, a], stored, first_poll=False)
+    assert again.new == () and again.changed == ()
+
+
+def test_exact_duplicate_items_are_stored_once() -> None:
+    a = entry(1, identity="same")
+    plan = plan_poll([a, a, entry(1, identity="same")], {}, first_poll=False)
+    assert [e.identity for e in plan.new] == ["same"]
+
+
+def test_a_link_change_under_the_same_id_is_an_edit() -> None:
+    old = entry(1)
+    moved = entry(1, link="https://new.example.com/1")
+    plan = plan_poll([moved], known(old), first_poll=False)
+    assert plan.new == ()
+    assert [e.link for _, e in plan.changed] == ["https://new.example.com/1"]
+
+
+def test_control_characters_never_reach_the_ledger() -> None:
     rss = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
-    <item><guid>same</guid><title>A</title><link>https://b.example.com/a</link></item>
-    <item><guid>same</guid><title>B</title><link>https://b.example.com/b</link></item>
-    </channel></rss>"""
-    identities = [e.identity for e in parse_feed(rss).entries]
-    assert identities == ["same", "same|https://b.example.com/b"]
+    <item><guid>1</guid><title>Bad &#0;byte &#7;bell</title></item></channel></rss>"""
+    [item] = parse_feed(rss).entries
+    assert "\x00" not in item.title and "\x07" not in item.title
 
 
 def test_entity_declarations_are_stripped_before_parsing() -> None:
@@ -120,8 +148,8 @@ def entry(n: int, **changes: object) -> FeedEntry:
     return FeedEntry(**values)  # type: ignore[arg-type]
 
 
-def known(*entries: FeedEntry) -> dict[str, tuple[int, str]]:
-    return {e.identity: (i, entry_hash(e)) for i, e in enumerate(entries, 1)}
+def known(*entries: FeedEntry) -> dict[str, tuple[int, str, str]]:
+    return {e.identity: (i, entry_hash(e), e.link) for i, e in enumerate(entries, 1)}
 
 
 def test_first_poll_is_a_baseline_that_posts_nothing() -> None:
@@ -151,3 +179,41 @@ def test_edits_redates_and_reorders_never_make_a_new_delivery() -> None:
     plan = plan_poll(edited, known(*old), first_poll=False)
     assert plan.new == ()
     assert [e.title for _, e in plan.changed] == ["Post 1 (fixed)"]
+
+
+def test_summary_only_feed_is_marked_so_the_page_can_be_read() -> None:
+    from tests.conftest import SHARED
+
+    body = (SHARED / "fixtures" / "seed-blogger-summary-only.atom").read_bytes()
+    [entry] = parse_feed(body).entries
+    assert entry.content_is_summary
+    assert entry.content_html.startswith("As I sit here")
+    [full] = parse_feed(SEED_FEED.read_bytes()).entries
+    assert not full.content_is_summary
+
+
+def test_truncated_content_counts_as_summary_only() -> None:
+    rss = b"""<?xml version="1.0"?><rss version="2.0"
+    xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>t</title>
+    <item><guid>1</guid><title>A</title><link>https://b.example.com/a</link>
+    <content:encoded><![CDATA[<p>The start of it.</p>
+    <p><a href="/a">Continue reading &rarr;</a></p>]]></content:encoded>
+    </item></channel></rss>"""
+    [entry] = parse_feed(rss).entries
+    assert entry.content_is_summary
+
+
+def test_image_comes_from_media_thumbnail_or_an_image_enclosure() -> None:
+    rss = b"""<?xml version="1.0"?><rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/">
+    <channel><title>t</title>
+    <item><guid>1</guid><title>A</title><media:thumbnail url="https://b.example.com/a.jpg"/></item>
+    <item><guid>2</guid><title>B</title>
+      <enclosure url="https://b.example.com/b.png" type="image/png" length="10"/></item>
+    <item><guid>3</guid><title>C</title>
+      <enclosure url="https://b.example.com/c.mp3" type="audio/mpeg" length="10"/></item>
+    </channel></rss>"""
+    assert [e.image_url for e in parse_feed(rss).entries] == [
+        "https://b.example.com/a.jpg",
+        "https://b.example.com/b.png",
+        "",
+    ]

@@ -94,3 +94,18 @@ def test_connection_refused_is_a_fetch_error(server: FeedServer) -> None:
     server.stop()
     with pytest.raises(FetchError, match="ConnectionError"):
         fetcher().fetch(url)
+
+
+def test_errors_never_show_credentials_or_query_values(server: FeedServer) -> None:
+    secret_url = (
+        server.url_for("/missing.atom").replace("http://", "http://user:hunter2@")
+        + "?token=hunter2&page=1"
+    )
+    with pytest.raises(FetchError) as info:
+        fetcher().fetch(secret_url)
+    assert "hunter2" not in str(info.value)
+    assert "token=***" in str(info.value)
+    server.stop()
+    with pytest.raises(FetchError) as info:
+        fetcher().fetch(secret_url)
+    assert "hunter2" not in str(info.value)

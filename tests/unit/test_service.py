@@ -11,12 +11,14 @@ from typing import Any
 import pytest
 
 from syndicate import service
+from syndicate.feeds.fetch import Fetcher, FetchResult
 from syndicate.model import DeliveryState, Trigger
 from syndicate.settings import load
 from syndicate.store import catalog, ledger
-from tests.conftest import Clock
+from tests.conftest import SHARED, Clock
 from tests.fakes.atom import atom_feed, sample_entry
 from tests.fakes.feedserver import FeedServer
+from tests.fakes.llm import FakeLLM
 from tests.fakes.mastodon import FakeMastodon
 
 TOKEN = "secret-token-8f3e2a"
@@ -277,3 +279,148 @@ def test_a_crashed_send_is_marked_unknown_by_the_sweeper(
 def test_due_feeds_are_handed_out_once_per_interval(ctx: service.Context, clock: Clock) -> None:
     assert service.collect_due(ctx).feed_ids == (ctx.feed_ids["blog"],)
     assert service.collect_due(ctx).feed_ids == ()
+
+
+class BrokenFetcher(Fetcher):
+    """A fetcher with a bug in it: stands for any unexpected fault inside a poll."""
+
+    def fetch(self, url: str, **kwargs: Any) -> FetchResult:
+        raise RuntimeError("a bug")
+
+
+def test_a_crash_inside_a_poll_is_recorded_and_releases_the_lease(
+    ctx: service.Context, feeds: FeedServer, clock: Clock
+) -> None:
+    publish(feeds, sample_entry(1))
+    ctx.fetcher = BrokenFetcher(timeout=1, max_bytes=1000, user_agent="x")
+    with pytest.raises(RuntimeError, match="a bug"):
+        poll(ctx)
+    assert "poll_crashed" in events(ctx, "poll_crashed")
+    with ctx.store.begin() as conn:
+        feed = catalog.get_feed(conn, ctx.feed_ids["blog"])
+    assert feed is not None and feed.error_count == 1 and feed.last_error == "RuntimeError"
+    ctx.fetcher = None
+    clock.advance(hours=2)
+    assert poll(ctx).baseline_entries == 1
+
+
+def test_items_sharing_a_guid_post_once_whatever_their_order(
+    ctx: service.Context, feeds: FeedServer, clock: Clock
+) -> None:
+    a = sample_entry(1, id="shared", link="https://blog.example.com/a")
+    b = sample_entry(2, id="shared", link="https://blog.example.com/b")
+    publish(feeds, sample_entry(9))
+    poll(ctx)
+    clock.advance(hours=1)
+    publish(feeds, a, b, sample_entry(9))
+    assert len(poll(ctx).delivery_ids) == 2
+    publish(feeds, b, a, sample_entry(9))
+    assert poll(ctx).delivery_ids == ()
+
+
+def test_a_nul_byte_in_a_title_is_stored_on_every_database(
+    ctx: service.Context, feeds: FeedServer, clock: Clock
+) -> None:
+    publish(feeds, sample_entry(1))
+    poll(ctx)
+    clock.advance(hours=1)
+    body = atom_feed([sample_entry(2, title="Zero"), sample_entry(1)])
+    feeds.publish("/feed.atom", body.replace(b"Zero", b"Ze&#0;ro"))
+    assert len(poll(ctx).delivery_ids) == 1
+
+
+def test_thread_mode_posts_a_reply_chain_ending_with_the_link(
+    tmp_path: Path, database_url: str, feeds: FeedServer, mastodon: FakeMastodon, clock: Clock
+) -> None:
+    path = tmp_path / "thread.toml"
+    config = CONFIG.format(
+        data_dir=tmp_path, database_url=database_url,
+        feed_url=feeds.url_for("/feed.atom"), mastodon_url=mastodon.base_url,
+    )  # fmt: skip
+    path.write_text(config + "thread = true\nmax_characters = 120\n")
+    ctx = service.open_context(load(path, {"TEST_MASTODON_TOKEN": TOKEN}), clock=clock)
+    long_body = "".join(f"<p>Sentence number {n} says something useful here.</p>" for n in range(8))
+    publish(feeds, sample_entry(1))
+    poll(ctx)
+    clock.advance(hours=1)
+    publish(feeds, sample_entry(2, title="A long one", content_html=long_body), sample_entry(1))
+    [delivery_id] = poll(ctx).delivery_ids
+    outcome = service.deliver(ctx, delivery_id, Trigger.SCHEDULE)
+    assert outcome.state is DeliveryState.POSTED
+    statuses = mastodon.statuses
+    assert len(statuses) > 1
+    assert statuses[0]["in_reply_to_id"] is None
+    assert [s["in_reply_to_id"] for s in statuses[1:]] == [s["id"] for s in statuses[:-1]]
+    assert statuses[-1]["text"].endswith("https://blog.example.com/2026/01/post-2.html")
+    assert delivery(ctx, delivery_id).remote_url.endswith(statuses[0]["id"])
+    ctx.store.dispose()
+
+
+def llm_context(
+    tmp_path: Path, database_url: str, feeds: FeedServer, mastodon: FakeMastodon, model: FakeLLM,
+    clock: Clock,
+) -> service.Context:  # fmt: skip
+    config = CONFIG.format(
+        data_dir=tmp_path, database_url=database_url,
+        feed_url=feeds.url_for("/feed.atom"), mastodon_url=mastodon.base_url,
+    )  # fmt: skip
+    path = tmp_path / "llm.toml"
+    path.write_text(
+        f'[summarise]\nllm_base_url = "{model.base_url}"\nllm_model = "small"\n'
+        'llm_api_key = "${LLM_KEY}"\nllm_timeout = "2s"\n' + config
+    )
+    env = {"TEST_MASTODON_TOKEN": TOKEN, "LLM_KEY": "llm-key-5e1f"}
+    return service.open_context(load(path, env), clock=clock)
+
+
+@pytest.mark.parametrize("fault", [None, "status", "slow", "malformed", "long"])
+def test_a_model_summary_is_used_when_it_works_and_never_blocks_a_post(
+    tmp_path: Path,
+    database_url: str,
+    feeds: FeedServer,
+    mastodon: FakeMastodon,
+    clock: Clock,
+    fault: str | None,
+) -> None:
+    with FakeLLM(api_key="llm-key-5e1f", answer="Listening to customers is the point.") as model:
+        ctx = llm_context(tmp_path, database_url, feeds, mastodon, model, clock)
+        if fault:
+            model.fail_next(fault, **({"delay": 5.0} if fault == "slow" else {}))
+        delivery_id = new_delivery(ctx, feeds, clock)
+        assert service.deliver(ctx, delivery_id, Trigger.SCHEDULE).state is DeliveryState.POSTED
+    [status] = mastodon.statuses
+    with ctx.store.begin() as conn:
+        [summarised] = ledger.list_events(conn, kinds=["entry_summarised"])
+    if fault is None:
+        assert "Listening to customers is the point." in status["text"]
+        assert summarised.data["source"] == "llm"
+    else:
+        assert "Short & sweet." in status["text"]
+        assert "model summary not used" in summarised.message
+        assert "llm-key-5e1f" not in summarised.message
+    ctx.store.dispose()
+
+
+def test_a_summary_only_entry_is_summarised_from_its_page(
+    ctx: service.Context, feeds: FeedServer, mastodon: FakeMastodon, clock: Clock
+) -> None:
+    page = (SHARED / "fixtures" / "seed-post-page.html").read_bytes()
+    feeds.publish("/post.html", page, "text/html; charset=utf-8")
+    publish(feeds, sample_entry(1))
+    poll(ctx)
+    clock.advance(hours=1)
+    summary_only = (SHARED / "fixtures" / "seed-blogger-summary-only.atom").read_bytes()
+    link = b"https://blog.example.com/2011/02/social-media-20-day-1-at-oms-2011.html"
+    feeds.publish("/feed.atom", summary_only.replace(link, feeds.url_for("/post.html").encode()))
+    [delivery_id] = poll(ctx).delivery_ids
+    assert service.deliver(ctx, delivery_id, Trigger.SCHEDULE).state is DeliveryState.POSTED
+    entry_id = delivery(ctx, delivery_id).entry_id
+    with ctx.store.begin() as conn:
+        entry = catalog.get_entry(conn, entry_id)
+    assert entry is not None and entry.summary is not None
+    assert entry.summary["source"] == "page"
+    text = entry.summary["text"]
+    assert text.count("\n\n") == 5  # the six paragraphs of the post
+    for junk in ("Post a Comment", "0 comments", "Delicious", "Stumbleupon"):
+        assert junk not in text
+    assert "LISTENS and REACTS" in text

@@ -21,7 +21,7 @@ ENTRY = FeedEntry(
 
 def seed(store: Store) -> tuple[int, int, int]:
     with store.begin() as conn:
-        feed_id = catalog.sync_feeds(conn, {"blog": "https://blog.example.com/feed"})["blog"]
+        feed_id = catalog.sync_feeds(conn, {"blog": "https://blog.example.com/feed"})[0]["blog"]
         account_id = catalog.sync_accounts(conn, {"toots": "mastodon"})["toots"]
         entry_id = catalog.insert_entry(conn, feed_id, ENTRY, "h1", NOW, baseline=False)
     return feed_id, account_id, entry_id
@@ -31,6 +31,17 @@ def test_migrations_reach_head_and_are_idempotent(store: Store) -> None:
     assert is_current(store.engine)
     store.migrate()
     assert is_current(store.engine)
+
+
+def test_migrations_match_the_schema(store: Store) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from syndicate.store.schema import metadata
+
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
 
 
 def test_one_delivery_per_entry_and_account(store: Store) -> None:
@@ -108,12 +119,22 @@ def test_expired_send_lease_becomes_unknown(store: Store) -> None:
 def test_feed_lease_excludes_a_second_poller(store: Store) -> None:
     feed_id, _, _ = seed(store)
     with store.begin() as conn:
-        assert catalog.claim_feed(conn, feed_id, NOW, LEASE)
+        assert catalog.claim_feed(conn, feed_id, "a", NOW, LEASE)
     with store.begin() as conn:
-        assert not catalog.claim_feed(conn, feed_id, NOW + timedelta(seconds=1), LEASE)
-        catalog.record_poll(conn, feed_id, last_polled_at=NOW)
+        assert not catalog.claim_feed(conn, feed_id, "b", NOW + timedelta(seconds=1), LEASE)
+        assert not catalog.record_poll(conn, feed_id, "b", last_polled_at=NOW)
+        assert catalog.record_poll(conn, feed_id, "a", last_polled_at=NOW)
     with store.begin() as conn:
-        assert catalog.claim_feed(conn, feed_id, NOW + timedelta(seconds=2), LEASE)
+        assert catalog.claim_feed(conn, feed_id, "b", NOW + timedelta(seconds=2), LEASE)
+
+
+def test_a_poller_whose_lease_expired_cannot_record(store: Store) -> None:
+    feed_id, _, _ = seed(store)
+    with store.begin() as conn:
+        assert catalog.claim_feed(conn, feed_id, "slow", NOW, LEASE)
+        assert catalog.claim_feed(conn, feed_id, "fresh", NOW + LEASE * 2, LEASE)
+        assert not catalog.record_poll(conn, feed_id, "slow", last_polled_at=NOW)
+        assert catalog.record_poll(conn, feed_id, "fresh", last_polled_at=NOW + LEASE * 2)
 
 
 def test_due_feed_is_handed_to_one_scheduler_only(store: Store) -> None:
@@ -128,12 +149,29 @@ def test_due_feed_is_handed_to_one_scheduler_only(store: Store) -> None:
 def test_removed_feed_is_paused_and_comes_back(store: Store) -> None:
     feed_id, _, _ = seed(store)
     with store.begin() as conn:
-        catalog.sync_feeds(conn, {})
+        _, paused = catalog.sync_feeds(conn, {})
         feed = catalog.get_feed(conn, feed_id)
         assert feed is not None and feed.status == "paused"
-        catalog.sync_feeds(conn, {"blog": "https://blog.example.com/feed"})
+        _, resumed = catalog.sync_feeds(conn, {"blog": "https://blog.example.com/feed"})
         feed = catalog.get_feed(conn, feed_id)
         assert feed is not None and feed.status == "active"
+    assert [kind for _, kind, _ in paused + resumed] == ["feed_paused", "feed_resumed"]
+
+
+def test_a_feed_whose_url_changes_gets_a_fresh_baseline(store: Store) -> None:
+    feed_id, _, _ = seed(store)
+    with store.begin() as conn:
+        catalog.claim_feed(conn, feed_id, "t", NOW, LEASE)
+        catalog.record_poll(conn, feed_id, "t", baselined_at=NOW, etag='"v1"')
+        _, changes = catalog.sync_feeds(conn, {"blog": "https://elsewhere.example.com/feed"})
+        feed = catalog.get_feed(conn, feed_id)
+    assert feed is not None
+    assert (feed.url, feed.baselined_at, feed.etag) == (
+        "https://elsewhere.example.com/feed",
+        None,
+        None,
+    )
+    assert [kind for _, kind, _ in changes] == ["feed_url_changed"]
 
 
 def test_events_are_append_only_records_with_secrets_redacted(store: Store) -> None:
@@ -153,7 +191,8 @@ def test_events_are_append_only_records_with_secrets_redacted(store: Store) -> N
 def test_times_round_trip_as_aware_utc(store: Store) -> None:
     feed_id, _, _ = seed(store)
     with store.begin() as conn:
-        catalog.record_poll(conn, feed_id, last_polled_at=NOW)
+        catalog.claim_feed(conn, feed_id, "t", NOW, LEASE)
+        catalog.record_poll(conn, feed_id, "t", last_polled_at=NOW)
         feed = catalog.get_feed(conn, feed_id)
     assert feed is not None
     assert feed.last_polled_at == NOW

@@ -1,105 +1,41 @@
-"""The only reader of config files and the environment. Validates everything once, at start-up.
-
-A config is a TOML file (``--config`` or ``SYNDICATE_CONFIG``). Every key of ``[syndicate]``
-can be overridden by ``SYNDICATE_<KEY>`` in the environment. A string value written as
-``${NAME}`` is read from the environment variable NAME; a secret option ``x`` may instead be
-given as ``x_file = "/path"``. Unknown keys and bad values stop start-up with an error that
-names the file and the key.
-"""
+"""Reads one TOML file (and the environment it names) into Settings."""
 
 from __future__ import annotations
 
-import os
-import re
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from syndicate.errors import ConfigError
-from syndicate.model import Account, OptionSpec, Secret
+from syndicate.model import (
+    LINK_ALWAYS,
+    LINK_WHEN_TRUNCATED,
+    Account,
+    ComposeOptions,
+    OptionSpec,
+    Secret,
+)
 from syndicate.platforms import platform_names, publisher_class
-
-DEFAULT_TEMPLATE = "{title}\n\n{summary}\n\n{url}"
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-@dataclass(frozen=True)
-class FeedConfig:
-    name: str
-    url: str
-    is_path: bool
-    accounts: tuple[str, ...]
-    backfill: int = 0
-    interval: float = 900.0
-
-
-@dataclass(frozen=True)
-class Settings:
-    source: Path | None
-    data_dir: Path
-    database_url: str
-    broker_url: str
-    poll_interval: float
-    fetch_timeout: float
-    max_feed_bytes: int
-    user_agent: str
-    feeds: tuple[FeedConfig, ...] = ()
-    accounts: Mapping[str, Account] = field(default_factory=dict)
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def embedded_broker(self) -> bool:
-        return not self.broker_url
-
-    def feed(self, name: str) -> FeedConfig:
-        for feed in self.feeds:
-            if feed.name == name:
-                return feed
-        known = ", ".join(f.name for f in self.feeds) or "none"
-        raise ConfigError(f"no feed named {name!r} in {self.source} (feeds: {known})")
-
-
-# [syndicate] keys: name -> (parser, default). Each is overridable by SYNDICATE_<NAME>.
-def _str(value: Any, where: str) -> str:
-    if not isinstance(value, str):
-        raise ConfigError(f"{where}: expected a string, got {type(value).__name__}")
-    return value
-
-
-def _duration(value: Any, where: str) -> float:
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    match = _DURATION.match(value) if isinstance(value, str) else None
-    if not match or float(match[1]) <= 0:
-        raise ConfigError(f"{where}: expected a duration like '30s', '15m' or '2h', got {value!r}")
-    return float(match[1]) * _UNITS[match[2]]
-
-
-def _positive_int(value: Any, where: str) -> int:
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ConfigError(f"{where}: expected a whole number >= 0, got {value!r}")
-    return value
-
-
-_CORE_KEYS: dict[str, tuple[Any, Any]] = {
-    "data_dir": (_str, "var"),
-    "database_url": (_str, ""),
-    "broker_url": (_str, ""),
-    "poll_interval": (_duration, "15m"),
-    "fetch_timeout": (_duration, "15s"),
-    "max_feed_bytes": (_positive_int, 10 * 1024 * 1024),
-    "user_agent": (_str, "syndicate/0.1 (+https://github.com/syndicate)"),
-}
-_FEED_KEYS = {"name", "url", "accounts", "backfill", "interval"}
-_ACCOUNT_KEYS = {"platform", "template"}
+from syndicate.settings.schema import FeedConfig, Settings, SummariseConfig
+from syndicate.settings.values import (
+    _ACCOUNT_KEYS,
+    _COMPOSE_KEYS,
+    _CORE_KEYS,
+    _ENV_REF,
+    _FEED_KEYS,
+    _INTERVAL,
+    _NAME,
+    _SUMMARISE_OPTIONS,
+    _TIMEOUT,
+    _http_url,
+    _Invalid,
+    _option_value,
+    _str,
+    _template,
+    _whole_number,
+)
 
 
 class _Loader:
@@ -112,6 +48,12 @@ class _Loader:
     def fail(self, where: str, message: str) -> ConfigError:
         return ConfigError(f"{self.path}: {where}: {message}")
 
+    def checked(self, where: str, parse: Callable[[Any], Any], value: Any) -> Any:
+        try:
+            return parse(value)
+        except _Invalid as e:
+            raise self.fail(where, str(e)) from None
+
     def load(self) -> Settings:
         try:
             raw = tomllib.loads(self.path.read_text(encoding="utf-8"))
@@ -121,16 +63,21 @@ class _Loader:
             raise ConfigError(f"{self.path}: cannot read config: {e}") from e
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{self.path}: not valid TOML: {e}") from e
-        unknown = set(raw) - {"syndicate", "feeds", "accounts"}
+        return self.build(raw)
+
+    def build(self, raw: Mapping[str, Any]) -> Settings:
+        unknown = set(raw) - {"syndicate", "feeds", "accounts", "summarise"}
         if unknown:
             raise self.fail(sorted(unknown)[0], "unknown top-level key or table")
         core = self.core(self.table(raw, "syndicate"))
         accounts = self.accounts(self.table(raw, "accounts"))
+        summarise = self.summarise(self.table(raw, "summarise"))
         feeds = self.feeds(raw.get("feeds", []), accounts, core["poll_interval"])
         return Settings(
             source=self.path,
             feeds=feeds,
             accounts=accounts,
+            summarise=summarise,
             warnings=tuple(self.warnings),
             **core,
         )
@@ -150,10 +97,7 @@ class _Loader:
             env_name = f"SYNDICATE_{key.upper()}"
             where = env_name if env_name in self.environ else f"syndicate.{key}"
             raw_value = self.environ.get(env_name, table.get(key, default))
-            try:
-                values[key] = parse(self.interpolate(raw_value, where), where)
-            except ConfigError as e:
-                raise self.fail(where, str(e).removeprefix(f"{where}: ")) from None
+            values[key] = self.checked(where, parse, self.interpolate(raw_value, where))
         values["data_dir"] = self.resolve_path(values["data_dir"])
         if not values["database_url"]:
             values["database_url"] = f"sqlite:///{values['data_dir'] / 'syndicate.db'}"
@@ -172,6 +116,23 @@ class _Loader:
         if match[1] not in self.environ:
             raise self.fail(where, f"environment variable {match[1]} is not set")
         return self.environ[match[1]]
+
+    def summarise(self, table: Mapping[str, Any]) -> SummariseConfig:
+        allowed = {s.name for s in _SUMMARISE_OPTIONS} | {"llm_api_key_file", "llm_timeout"}
+        unknown = set(table) - allowed
+        if unknown:
+            raise self.fail(f"summarise.{sorted(unknown)[0]}", "unknown key")
+        values = {s.name: self.option("summarise", s, table) for s in _SUMMARISE_OPTIONS}
+        key = values["llm_api_key"]
+        where = "summarise.llm_timeout"
+        timeout = self.interpolate(table.get("llm_timeout", "20s"), where)
+        return SummariseConfig(
+            fetch_pages=bool(values["fetch_pages"]),
+            llm_base_url=str(values["llm_base_url"]),
+            llm_model=str(values["llm_model"]),
+            llm_api_key=key if isinstance(key, Secret) else Secret(str(key or "")),
+            llm_timeout=self.checked(where, _TIMEOUT, timeout),
+        )
 
     def accounts(self, table: Mapping[str, Any]) -> dict[str, Account]:
         accounts: dict[str, Account] = {}
@@ -197,43 +158,74 @@ class _Loader:
         unknown = set(body) - allowed
         if unknown:
             raise self.fail(f"{where}.{sorted(unknown)[0]}", f"unknown key for {platform}")
-        template = self.interpolate(body.get("template", DEFAULT_TEMPLATE), f"{where}.template")
         options = {s.name: self.option(where, s, body) for s in specs.values()}
         present = {k: v for k, v in options.items() if v is not None}
-        return Account(
-            name=name, platform=platform, template=_str(template, where), options=present
-        )
+        compose = self.compose_options(where, body)
+        return Account(name=name, platform=platform, compose=compose, options=present)
+
+    def compose_options(self, where: str, body: Mapping[str, Any]) -> ComposeOptions:
+        """The composition keys every account shares, typed like ComposeOptions' defaults."""
+        values: dict[str, Any] = {}
+        for key in _COMPOSE_KEYS & set(body):
+            default = getattr(ComposeOptions(), key)
+            value = self.interpolate(body[key], f"{where}.{key}")
+            values[key] = self.typed_like(f"{where}.{key}", value, default)
+        if values.get("link", LINK_ALWAYS) not in (LINK_ALWAYS, LINK_WHEN_TRUNCATED):
+            raise self.fail(f"{where}.link", f"expected {LINK_ALWAYS!r} or {LINK_WHEN_TRUNCATED!r}")
+        if values.get("max_hashtags", 0) < 0:
+            raise self.fail(f"{where}.max_hashtags", "expected a whole number >= 0")
+        if "template" in values:
+            values["template"] = self.checked(f"{where}.template", _template, values["template"])
+        return ComposeOptions(**values)
+
+    def typed_like(self, where: str, value: Any, default: Any) -> Any:
+        """`value` checked against the type of `default` (lists become tuples)."""
+        if isinstance(default, tuple):
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                return tuple(value)
+            raise self.fail(where, f"expected a list of strings, got {value!r}")
+        # bool before int: True is an int to Python, not to a config file.
+        for kind, name in ((bool, "true or false"), (int, "a whole number"), (str, "a string")):
+            if isinstance(default, kind):
+                if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
+                    return value
+                raise self.fail(where, f"expected {name}, got {value!r}")
+        return value
 
     def option(
         self, where: str, spec: OptionSpec, body: Mapping[str, Any]
     ) -> str | int | bool | Secret | None:
-        key = f"{where}.{spec.name}"
-        if spec.secret and f"{spec.name}_file" in body:
-            return Secret(self.read_secret_file(f"{key}_file", body[f"{spec.name}_file"]))
+        key, file_key = f"{where}.{spec.name}", f"{spec.name}_file"
+        if spec.secret and file_key in body:
+            if spec.name in body:
+                raise self.fail(key, f"give {spec.name} or {file_key}, not both")
+            return self.secret_file(f"{where}.{file_key}", spec, body[file_key])
         if spec.name not in body:
             if spec.required:
                 raise self.fail(key, "required")
             return spec.default
-        value = body[spec.name]
-        if spec.secret and isinstance(value, str) and not _ENV_REF.match(value):
+        raw = body[spec.name]
+        if spec.secret and isinstance(raw, str) and raw and not _ENV_REF.match(raw):
             self.warnings.append(
                 f"{self.path}: {key} is a literal secret; write it as ${{ENV_NAME}} instead"
             )
-        value = self.interpolate(value, key)
-        if spec.kind is bool and not isinstance(value, bool):
-            raise self.fail(key, f"expected true or false, got {value!r}")
-        if spec.kind is int and (not isinstance(value, int) or isinstance(value, bool)):
-            raise self.fail(key, f"expected a whole number, got {value!r}")
-        if spec.kind is str and not isinstance(value, str):
-            raise self.fail(key, f"expected a string, got {value!r}")
+        value = self.interpolate(raw, key)
+        if spec.required and isinstance(value, str) and not value.strip():
+            ref = _ENV_REF.match(raw)
+            empty = f"environment variable {ref[1]} is empty" if ref else "required, but empty"
+            raise self.fail(key, empty)
+        value = self.checked(key, lambda v: _option_value(spec, v), value)
         return Secret(value) if spec.secret else value
 
-    def read_secret_file(self, where: str, value: Any) -> str:
-        path = self.resolve_path(_str(value, where))
+    def secret_file(self, where: str, spec: OptionSpec, value: Any) -> Secret:
+        path = self.resolve_path(self.checked(where, _str, value))
         try:
-            return path.read_text(encoding="utf-8").strip()
+            text = path.read_text(encoding="utf-8").strip()
         except OSError as e:
             raise self.fail(where, f"cannot read secret file: {e.strerror}") from None
+        if spec.required and not text:
+            raise self.fail(where, f"secret file {path} is empty")
+        return Secret(text)
 
     def feeds(
         self, items: Any, accounts: Mapping[str, Account], default_interval: float
@@ -268,11 +260,10 @@ class _Loader:
         for account in routed:
             if account not in accounts:
                 raise self.fail(f"{where}.accounts", f"no [accounts.{account}] table")
-        try:
-            backfill = _positive_int(item.get("backfill", 0), f"{where}.backfill")
-            interval = _duration(item.get("interval", default_interval), f"{where}.interval")
-        except ConfigError as e:
-            raise ConfigError(f"{self.path}: {e}") from None
+        backfill = self.checked(f"{where}.backfill", _whole_number, item.get("backfill", 0))
+        interval = self.checked(
+            f"{where}.interval", _INTERVAL, item.get("interval", default_interval)
+        )
         return FeedConfig(name, url, is_path, tuple(routed), backfill, interval)
 
     def feed_url(self, where: str, value: Any) -> tuple[str, bool]:
@@ -281,16 +272,7 @@ class _Loader:
         value = self.interpolate(value.strip(), where)
         scheme = urlsplit(value).scheme.lower()
         if scheme in ("http", "https"):
-            return value, False
+            return self.checked(where, _http_url, value), False
         if scheme and len(scheme) > 1:
             raise self.fail(where, f"only http, https or a file path, not {scheme}:")
         return str(self.resolve_path(value)), True
-
-
-def load(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Read and validate the config named by `path`, else by SYNDICATE_CONFIG."""
-    env = os.environ if environ is None else environ
-    chosen = path or env.get("SYNDICATE_CONFIG")
-    if not chosen:
-        raise ConfigError("no config file: pass --config PATH or set SYNDICATE_CONFIG")
-    return _Loader(Path(chosen).expanduser().resolve(), env).load()

@@ -1,0 +1,65 @@
+"""The validated settings, as frozen dataclasses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from syndicate.errors import ConfigError
+from syndicate.model import (
+    Account,
+    Secret,
+)
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    name: str
+    url: str
+    is_path: bool
+    accounts: tuple[str, ...]
+    backfill: int = 0
+    interval: float = 900.0
+
+
+@dataclass(frozen=True)
+class SummariseConfig:
+    """[summarise]: how summaries are made. The model endpoint is optional and OpenAI-style."""
+
+    fetch_pages: bool = True  # summary-only feeds: read the entry's web page for the full text
+    llm_base_url: str = ""  # e.g. http://127.0.0.1:8080/v1 (a local model server)
+    llm_model: str = ""
+    llm_api_key: Secret = field(default_factory=lambda: Secret(""))
+    llm_timeout: float = 20.0
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_base_url and self.llm_model)
+
+
+@dataclass(frozen=True)
+class Settings:
+    source: Path | None
+    data_dir: Path
+    database_url: str
+    broker_url: str
+    poll_interval: float
+    fetch_timeout: float
+    max_feed_bytes: int
+    user_agent: str
+    feeds: tuple[FeedConfig, ...] = ()
+    accounts: Mapping[str, Account] = field(default_factory=dict)
+    summarise: SummariseConfig = field(default_factory=SummariseConfig)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def embedded_broker(self) -> bool:
+        return not self.broker_url
+
+    def feed(self, name: str) -> FeedConfig:
+        for feed in self.feeds:
+            if feed.name == name:
+                return feed
+        known = ", ".join(f.name for f in self.feeds) or "none"
+        raise ConfigError(f"no feed named {name!r} in {self.source} (feeds: {known})")
