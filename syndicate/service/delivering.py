@@ -103,6 +103,13 @@ class _Attempt:
             post = publisher.render(summary_for(self.ctx, self.entry, self.trigger, self.actor))
             with self.ctx.store.begin() as conn:
                 ledger.set_rendered(conn, self.delivery.id, self.token, post.text)
+                self.event(
+                    conn,
+                    "delivery_rendered",
+                    "; ".join(post.notes) or f"{post.length}/{post.limit}",
+                    attempt=self.number,
+                    data={"length": post.length, "limit": post.limit, "parts": len(post.thread)},
+                )
         except (ConfigError, PermanentError) as e:
             return self.finish(DeliveryState.FAILED, last_error=f"{type(e).__name__}: {e}")
         except Exception as e:

@@ -358,7 +358,7 @@ def test_thread_mode_posts_a_reply_chain_ending_with_the_link(
 
 def llm_context(
     tmp_path: Path, database_url: str, feeds: FeedServer, mastodon: FakeMastodon, model: FakeLLM,
-    clock: Clock,
+    clock: Clock, account_extra: str = "",
 ) -> service.Context:  # fmt: skip
     config = CONFIG.format(
         data_dir=tmp_path, database_url=database_url,
@@ -367,7 +367,7 @@ def llm_context(
     path = tmp_path / "llm.toml"
     path.write_text(
         f'[summarise]\nllm_base_url = "{model.base_url}"\nllm_model = "small"\n'
-        'llm_api_key = "${LLM_KEY}"\nllm_timeout = "2s"\n' + config
+        'llm_api_key = "${LLM_KEY}"\nllm_timeout = "2s"\n' + config + account_extra
     )
     env = {"TEST_MASTODON_TOKEN": TOKEN, "LLM_KEY": "llm-key-5e1f"}
     return service.open_context(load(path, env), clock=clock)
@@ -424,3 +424,20 @@ def test_a_summary_only_entry_is_summarised_from_its_page(
     for junk in ("Post a Comment", "0 comments", "Delicious", "Stumbleupon"):
         assert junk not in text
     assert "LISTENS and REACTS" in text
+
+
+def test_an_abstract_too_long_for_the_account_falls_back_and_says_so(
+    tmp_path: Path, database_url: str, feeds: FeedServer, mastodon: FakeMastodon, clock: Clock
+) -> None:
+    answer = "This model-written abstract runs on for far too long to fit a small budget. " * 3
+    with FakeLLM(api_key="llm-key-5e1f", answer=answer.strip()) as model:
+        small = "max_characters = 120\n"
+        ctx = llm_context(tmp_path, database_url, feeds, mastodon, model, clock, small)
+        delivery_id = new_delivery(ctx, feeds, clock)
+        assert service.deliver(ctx, delivery_id, Trigger.SCHEDULE).state is DeliveryState.POSTED
+    [status] = mastodon.statuses
+    assert "Short & sweet." in status["text"]
+    with ctx.store.begin() as conn:
+        [rendered] = ledger.list_events(conn, kinds=["delivery_rendered"])
+    assert "abstract does not fit" in rendered.message
+    ctx.store.dispose()
