@@ -105,6 +105,12 @@ def poll(ctx: click.Context, feed: str | None) -> None:
 def _describe_poll(outcome: service.PollOutcome) -> str:
     if outcome.error:
         return f"{outcome.feed}: error: {outcome.error}"
+    if outcome.quarantined:
+        return (
+            f"{outcome.feed}: quarantined, nothing posted: {outcome.quarantined}. "
+            f"If the feed is right, `syndicate feeds accept {outcome.feed}` takes its entries "
+            "as the new baseline"
+        )
     if outcome.skipped:
         return f"{outcome.feed}: skipped (being polled elsewhere, or not active)"
     if outcome.not_modified:
@@ -114,7 +120,39 @@ def _describe_poll(outcome: service.PollOutcome) -> str:
         parts.append(f"{outcome.baseline_entries} recorded as baseline (not posted)")
     if outcome.updated_entries:
         parts.append(f"{outcome.updated_entries} edited")
+    if outcome.deferred_entries:
+        parts.append(f"{outcome.deferred_entries} dated in the future (posted when due)")
     return f"{outcome.feed}: " + ", ".join(parts)
+
+
+@cli.group()
+def feeds() -> None:
+    """The feeds in the ledger: list them, accept a quarantined one."""
+
+
+@feeds.command("list")
+@with_config
+@click.pass_context
+def feeds_list(ctx: click.Context) -> None:
+    """Each feed: state, last and next poll, errors."""
+    for feed in service.list_feeds(_context(ctx.find_root(), sync=False)):
+        last = feed.last_polled_at.strftime("%Y-%m-%d %H:%M") if feed.last_polled_at else "never"
+        upcoming = feed.next_poll_at.strftime("%Y-%m-%d %H:%M") if feed.next_poll_at else "now"
+        problem = f"  {feed.error_count} error(s): {feed.last_error}" if feed.last_error else ""
+        click.echo(f"{feed.name}  {feed.status.value}  polled {last}  next {upcoming}{problem}")
+
+
+@feeds.command("accept")
+@with_config
+@click.argument("name")
+@click.pass_context
+def feeds_accept(ctx: click.Context, name: str) -> None:
+    """Take a quarantined feed's current entries as its new baseline (nothing is posted)."""
+    sctx = _context(ctx.find_root())
+    if not service.accept_feed(sctx, name):
+        raise SyndicateError(f"feed {name!r} is not quarantined")
+    outcome = service.poll_feed(sctx, service.feed_id(sctx, name), Trigger.CLI, actor="cli")
+    click.echo(_describe_poll(outcome))
 
 
 @cli.command()

@@ -46,8 +46,9 @@ CLAIMABLE_STATES = (DeliveryState.PENDING, DeliveryState.WAITING)
 
 class FeedStatus(enum.StrEnum):
     ACTIVE = "active"
-    GONE = "gone"
-    PAUSED = "paused"
+    GONE = "gone"  # HTTP 410: never polled again
+    PAUSED = "paused"  # no longer in the config
+    QUARANTINED = "quarantined"  # the ids changed wholesale; waits for `syndicate feeds accept`
 
 
 class Trigger(enum.StrEnum):

@@ -1,15 +1,24 @@
-"""Which entries are new: a pure decision over what the feed shows and what the ledger knows."""
+"""Which entries are new: a pure decision over what the feed shows and what the ledger knows.
+
+Every input is plain data, including the time (`now`); nothing here reads a clock, a database
+or the network.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from syndicate.feeds.identity import content_hash, normalise_url
 from syndicate.model import FeedEntry
 
 _OLDEST = datetime.min.replace(tzinfo=UTC)
+
+# A feed must have this many known entries before a burst of unknown ids can quarantine it.
+QUARANTINE_MIN_KNOWN = 5
+# An entry dated further ahead than this has a bad clock: it counts as published now.
+FUTURE_SKEW_LIMIT = timedelta(days=2)
 
 # identity -> (entry id, content hash, link) for every entry the ledger holds for the feed.
 Known = Mapping[str, tuple[int, str, str]]
@@ -21,6 +30,10 @@ class PollPlan:
     baseline: tuple[FeedEntry, ...]  # store as already seen; never deliver
     changed: tuple[tuple[int, FeedEntry], ...]  # (entry id, entry) whose text was edited
     hashes: Mapping[str, str]  # identity -> content hash, for every entry in the feed
+    deferred: tuple[FeedEntry, ...] = ()  # dated in the future: do not store; new once due
+    quarantined: bool = False  # the ids look replaced: deliver nothing, alert, await accept
+    reason: str = ""  # why the feed is quarantined, for the event and `feeds list`
+    held: tuple[FeedEntry, ...] = ()  # unseen entries a quarantine withholds; not stored
 
 
 def entry_hash(entry: FeedEntry) -> str:
@@ -28,21 +41,104 @@ def entry_hash(entry: FeedEntry) -> str:
 
 
 def plan_poll(
-    entries: Sequence[FeedEntry], known: Known, *, first_poll: bool, backfill: int = 0
+    entries: Sequence[FeedEntry],
+    known: Known,
+    *,
+    first_poll: bool,
+    backfill: int = 0,
+    now: datetime | None = None,
+    accept: bool = False,
 ) -> PollPlan:
-    """The first poll of a feed records a baseline and delivers only the newest `backfill`
-    entries. Later, an unseen identity is new; a known one with a new hash is an edit, which
-    never creates a delivery."""
+    """Decide what to store and deliver for one poll.
+
+    - An unseen identity is new; a known one with a new hash is an edit, which never creates
+      a delivery (nor do re-dates, reorders or republished old items).
+    - The first poll records a baseline and delivers only the newest `backfill` entries.
+      `accept=True` (`syndicate feeds accept NAME`) does the same without backfill: every
+      unseen entry becomes baseline, which ends a quarantine.
+    - On later polls, unseen entries dated after `now` are deferred (see `split_due`), and a
+      burst of unseen ids quarantines the feed (see `quarantine_reason`).
+    - `now=None` defers nothing; every caller that has a clock should pass it.
+    """
     entries = resolve_identities(entries, known)
     hashes = {entry.identity: entry_hash(entry) for entry in entries}
-    unseen = [entry for entry in entries if entry.identity not in known]
     changed = tuple(
         (known[e.identity][0], e)
         for e in entries
         if e.identity in known and known[e.identity][1] != hashes[e.identity]
     )
-    if not first_poll:
-        return PollPlan(new=tuple(unseen), baseline=(), changed=changed, hashes=hashes)
+    unseen = [entry for entry in entries if entry.identity not in known]
+    if now is not None:
+        unseen = [clamp_future(entry, now) for entry in unseen]
+    if first_poll or accept:
+        return _baseline(unseen, backfill if first_poll else 0, changed, hashes)
+    reason = quarantine_reason(len(unseen), len(entries), len(known))
+    if reason:
+        return PollPlan((), (), changed, hashes, quarantined=True, reason=reason, held=(*unseen,))
+    due, deferred = split_due(unseen, now)
+    return PollPlan(new=due, baseline=(), changed=changed, hashes=hashes, deferred=deferred)
+
+
+def quarantine_reason(unseen: int, total: int, known: int) -> str:
+    """Why a (non-first) poll looks like an id-scheme change, or "" when it does not.
+
+    The rule: the ledger knows at least QUARANTINE_MIN_KNOWN entries of the feed, and strictly
+    more than half of the entries the feed shows now are unseen. Half exactly is not enough.
+
+    It counts against the feed's own window, not against the ledger: a feed known for years
+    has hundreds of known entries but shows 10-25, and a scheme change makes all of those look
+    new. A blog that is new to us (fewer known entries than the minimum, e.g. its first posts
+    after the baseline) is never quarantined, however much it publishes at once.
+
+    The false positive left is an established feed that publishes more than half of its window
+    at once (5 posts in a 5-item feed). We accept it, because the two mistakes differ in cost:
+    a wrong quarantine holds a few posts and raises an alert; a missed one reposts the
+    feed's whole backlog to every account, in public, where it cannot be taken back. We also
+    considered exempting unseen entries dated after the newest known entry still in the feed;
+    we rejected it because a scheme change that spares a few ids (entries that already had a
+    guid, an old pinned post) would then let every re-identified post newer than the survivor
+    through. A held burst is visible in `held`; accepting it baselines those posts (they are
+    not posted), so the operator decides.
+    """
+    if known < QUARANTINE_MIN_KNOWN or 2 * unseen <= total:
+        return ""
+    return f"{unseen} of {total} entries look new: the feed probably changed its id scheme"
+
+
+def split_due(
+    unseen: Sequence[FeedEntry], now: datetime | None
+) -> tuple[tuple[FeedEntry, ...], tuple[FeedEntry, ...]]:
+    """(due, deferred): an entry dated after `now` waits for its date.
+
+    A deferred entry is not stored, so it is still unseen on the poll after its date and
+    becomes new then. Dates beyond FUTURE_SKEW_LIMIT are clamped first (`clamp_future`).
+    """
+    if now is None:
+        return tuple(unseen), ()
+    due = tuple(entry for entry in unseen if _published(entry) <= now)
+    return due, tuple(entry for entry in unseen if _published(entry) > now)
+
+
+def clamp_future(entry: FeedEntry, now: datetime) -> FeedEntry:
+    """An entry dated more than FUTURE_SKEW_LIMIT ahead comes from a bad clock, not a schedule:
+    it counts as published now, and its far-future dates are replaced by `now` (as tt-rss
+    does), so they never sort above real posts or show in the history."""
+    limit = now + FUTURE_SKEW_LIMIT
+    published = entry.published if entry.published is None or entry.published <= limit else now
+    updated = entry.updated if entry.updated is None or entry.updated <= limit else now
+    if (published, updated) == (entry.published, entry.updated):
+        return entry
+    return replace(entry, published=published, updated=updated)
+
+
+def _baseline(
+    unseen: Sequence[FeedEntry],
+    backfill: int,
+    changed: tuple[tuple[int, FeedEntry], ...],
+    hashes: Mapping[str, str],
+) -> PollPlan:
+    """Everything the feed shows now is seen (future-dated entries too: in real feeds they are
+    nearly always existing posts with a skewed clock), except the newest `backfill`."""
     newest_first = sorted(unseen, key=_published, reverse=True)
     return PollPlan(
         new=tuple(newest_first[:backfill]),

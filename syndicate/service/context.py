@@ -22,7 +22,6 @@ log = logging.getLogger("syndicate")
 FEED_LEASE = timedelta(minutes=5)
 SEND_LEASE = timedelta(minutes=5)
 REDISPATCH_AFTER = timedelta(minutes=2)  # a doorbell older than this may have been lost
-MAX_ERROR_BACKOFF = timedelta(hours=24)
 
 
 def utc_now() -> datetime:

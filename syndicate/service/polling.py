@@ -16,14 +16,17 @@ from syndicate.errors import (
     FeedGone,
     SyndicateError,
 )
+from syndicate.feeds.filters import route
 from syndicate.feeds.parse import parse_feed
+from syndicate.feeds.schedule import next_poll
 from syndicate.feeds.watcher import PollPlan, plan_poll
 from syndicate.model import (
     FeedEntry,
     FeedStatus,
     Trigger,
 )
-from syndicate.service.context import FEED_LEASE, MAX_ERROR_BACKOFF, Context, log
+from syndicate.service.context import FEED_LEASE, Context, log
+from syndicate.settings import FeedConfig
 from syndicate.store import catalog, ledger
 from syndicate.store.rows import FeedRow
 
@@ -39,6 +42,8 @@ class PollOutcome:
     baseline_entries: int = 0
     updated_entries: int = 0
     delivery_ids: tuple[int, ...] = ()
+    deferred_entries: int = 0  # dated in the future: posted when their date comes
+    quarantined: str | None = None  # why the feed waits for `syndicate feeds accept`
     error: str | None = None
 
 
@@ -83,21 +88,25 @@ class _Poll:
 
     def attempt(self) -> PollOutcome:
         feed = self.feed
+        # A future-dated entry has come due: read the feed afresh even if it did not change.
+        fresh = feed.defer_until is not None and self.ctx.clock() >= feed.defer_until
         try:
             config = self.ctx.settings.feed(feed.name)
             fetched = self.ctx.get_fetcher().fetch(
-                config.url, is_path=config.is_path, etag=feed.etag, last_modified=feed.last_modified
+                config.url,
+                is_path=config.is_path,
+                etag=None if fresh else feed.etag,
+                last_modified=None if fresh else feed.last_modified,
             )
             digest = feed.body_hash if fetched.not_modified else body_digest(fetched.body)
-            if fetched.not_modified or digest == feed.body_hash:
+            if fetched.not_modified or (digest == feed.body_hash and not fresh):
                 return self.unchanged(fetched.etag, fetched.last_modified)
             parsed = parse_feed(fetched.body, fetched.url, fetched.headers)
         except (FeedError, ConfigError) as e:
             return self.failed(e)
         return self.store(
             parsed.entries,
-            config.accounts,
-            config.backfill,
+            config,
             etag=fetched.etag,
             last_modified=fetched.last_modified,
             body_hash=digest,
@@ -120,15 +129,16 @@ class _Poll:
     def next_poll(self, now: datetime, errors: int = 0) -> datetime:
         feeds = {f.name: f.interval for f in self.ctx.settings.feeds}
         interval = timedelta(seconds=feeds.get(self.feed.name, self.ctx.settings.poll_interval))
-        if errors:
-            interval = min(MAX_ERROR_BACKOFF, interval * 2 ** min(errors, 10))
-        return now + interval * (0.8 + 0.4 * self.ctx.rand())  # ±20% jitter spreads the load
+        return next_poll(now, interval=interval, errors=errors, rand=self.ctx.rand)
 
-    def succeeded(self, now: datetime) -> dict[str, Any]:
-        """What every successful poll records: the time, the next poll, errors cleared."""
+    def succeeded(self, now: datetime, defer_until: datetime | None = None) -> dict[str, Any]:
+        """What every successful poll records: the time, the next poll (no later than a
+        deferred entry's date), errors cleared."""
+        scheduled = self.next_poll(now)
         return {
             "last_polled_at": now,
-            "next_poll_at": self.next_poll(now),
+            "next_poll_at": min(scheduled, defer_until) if defer_until else scheduled,
+            "defer_until": defer_until,
             "error_count": 0,
             "last_error": None,
         }
@@ -173,43 +183,68 @@ class _Poll:
         return PollOutcome(feed=self.feed.name, error=reason)
 
     def store(
-        self,
-        entries: tuple[FeedEntry, ...],
-        routed: tuple[str, ...],
-        backfill: int,
-        **poll_values: Any,
+        self, entries: tuple[FeedEntry, ...], config: FeedConfig, **values: Any
     ) -> PollOutcome:
         now = self.ctx.clock()
         first = self.feed.baselined_at is None
         with self.ctx.store.begin() as conn:
+            known = catalog.known_entries(conn, self.feed.id)
+            plan = plan_poll(
+                entries,
+                known,
+                first_poll=first,
+                backfill=config.backfill,
+                now=now,
+                accept=self.feed.accept_pending,
+            )
+            if plan.quarantined:
+                return self.quarantine(conn, plan, now)
             # The lease check comes first: a poller that lost its lease writes nothing.
+            deferred = [e.published or e.updated or now for e in plan.deferred]
             if not self.record(
                 conn,
-                **self.succeeded(now),
+                **self.succeeded(now, min(deferred, default=None)),
                 baselined_at=self.feed.baselined_at or now,
-                **poll_values,
+                accept_pending=False,
+                **values,
             ):
                 return self.lease_lost()
-            known = catalog.known_entries(conn, self.feed.id)
-            plan = plan_poll(entries, known, first_poll=first, backfill=backfill)
             self.store_known(conn, plan, now)
             delivery_ids = [
                 delivery_id
                 for entry in plan.new
-                for delivery_id in self.store_new(conn, entry, plan.hashes[entry.identity], routed)
+                for delivery_id in self.store_new(
+                    conn,
+                    entry,
+                    plan.hashes[entry.identity],
+                    route(entry, config.accounts, config.rules),
+                )
             ]
             counts = (
-                f"{len(plan.new)} new, {len(plan.baseline)} baseline, "
-                f"{len(plan.changed)} edited of {len(entries)} entries"
+                f"{len(plan.new)} new, {len(plan.baseline)} baseline, {len(plan.changed)} "
+                f"edited, {len(plan.deferred)} dated in the future, of {len(entries)} entries"
             )
-            self.event(conn, "feed_baseline" if first else "feed_polled", counts)
+            kind = "feed_accepted" if self.feed.accept_pending else "feed_polled"
+            self.event(conn, "feed_baseline" if first else kind, counts)
         return PollOutcome(
             feed=self.feed.name,
             new_entries=len(plan.new),
             baseline_entries=len(plan.baseline),
             updated_entries=len(plan.changed),
+            deferred_entries=len(plan.deferred),
             delivery_ids=tuple(delivery_ids),
         )
+
+    def quarantine(self, conn: sa.Connection, plan: PollPlan, now: datetime) -> PollOutcome:
+        """Post nothing; wait for `syndicate feeds accept`. Validators are forgotten so the
+        poll after an accept reads the feed whole even if it has not changed since."""
+        values = {"status": FeedStatus.QUARANTINED, "last_error": plan.reason}
+        reset = {"etag": None, "last_modified": None, "body_hash": None}
+        if not self.record(conn, last_polled_at=now, **values, **reset):
+            return self.lease_lost()
+        self.event(conn, "feed_quarantined", plan.reason, data={"held": len(plan.held)})
+        log.warning("feed %s quarantined: %s", self.feed.name, plan.reason)
+        return PollOutcome(feed=self.feed.name, quarantined=plan.reason)
 
     def store_known(self, conn: sa.Connection, plan: PollPlan, now: datetime) -> None:
         for entry in plan.baseline:

@@ -12,7 +12,7 @@ from syndicate.model import (
 )
 from syndicate.service.context import FEED_LEASE, REDISPATCH_AFTER, Context
 from syndicate.store import catalog, ledger
-from syndicate.store.rows import HistoryRow
+from syndicate.store.rows import FeedRow, HistoryRow
 
 # --- scheduling ---------------------------------------------------------------------------
 
@@ -89,11 +89,31 @@ def states_since(ctx: Context, since: datetime) -> dict[DeliveryState, int]:
         return ledger.states_since(conn, since)
 
 
+def list_feeds(ctx: Context) -> list[FeedRow]:
+    with ctx.store.begin() as conn:
+        return catalog.list_feeds(conn)
+
+
+def accept_feed(ctx: Context, name: str, actor: str = "cli") -> bool:
+    """Let a quarantined feed's next poll take its entries as the new baseline."""
+    target = feed_id(ctx, name)
+    now = ctx.clock()
+    with ctx.store.begin() as conn:
+        if not catalog.request_accept(conn, target, now):
+            return False
+        ledger.append_event(
+            conn, at=now, kind="feed_accept_requested", trigger=Trigger.CLI, actor=actor,
+            feed_id=target, message=f"{name}: the next poll takes its entries as the baseline",
+        )  # fmt: skip
+    return True
+
+
 def history(ctx: Context, limit: int = 50) -> list[HistoryRow]:
     with ctx.store.begin() as conn:
         return ledger.history(conn, limit)
 
 
 def feed_id(ctx: Context, name: str) -> int:
+    """The ledger id of a configured feed; a ConfigError naming the known feeds otherwise."""
     ctx.settings.feed(name)  # raises a ConfigError naming the known feeds
     return ctx.feed_ids[name]

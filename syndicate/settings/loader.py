@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from syndicate.errors import ConfigError
+from syndicate.feeds.filters import FeedRules
 from syndicate.model import (
     LINK_ALWAYS,
     LINK_WHEN_TRUNCATED,
@@ -257,14 +258,47 @@ class _Loader:
         routed = item.get("accounts", [])
         if not isinstance(routed, list) or not all(isinstance(a, str) for a in routed):
             raise self.fail(f"{where}.accounts", "expected a list of account names")
-        for account in routed:
-            if account not in accounts:
-                raise self.fail(f"{where}.accounts", f"no [accounts.{account}] table")
+        self.known_accounts(f"{where}.accounts", routed, accounts)
+        rules = self.feed_rules(where, item, accounts)
         backfill = self.checked(f"{where}.backfill", _whole_number, item.get("backfill", 0))
         interval = self.checked(
             f"{where}.interval", _INTERVAL, item.get("interval", default_interval)
         )
-        return FeedConfig(name, url, is_path, tuple(routed), backfill, interval)
+        return FeedConfig(name, url, is_path, tuple(routed), backfill, interval, rules)
+
+    def known_accounts(self, where: str, names: list[str], accounts: Mapping[str, Account]) -> None:
+        for account in names:
+            if account not in accounts:
+                raise self.fail(where, f"no [accounts.{account}] table")
+
+    def feed_rules(
+        self, where: str, item: Mapping[str, Any], accounts: Mapping[str, Account]
+    ) -> FeedRules:
+        """include = [...], exclude = [...], routes = [{category = "...", accounts = [...]}]"""
+        lists = {key: item.get(key, []) for key in ("include", "exclude")}
+        for key, value in lists.items():
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise self.fail(f"{where}.{key}", "expected a list of category names")
+        routes = item.get("routes", [])
+        if not isinstance(routes, list):
+            raise self.fail(f"{where}.routes", 'expected [{category = "...", accounts = [...]}]')
+        parsed = tuple(
+            self.route(f"{where}.routes[{i}]", r, accounts) for i, r in enumerate(routes)
+        )
+        return FeedRules(tuple(lists["include"]), tuple(lists["exclude"]), parsed)
+
+    def route(
+        self, where: str, route: Any, accounts: Mapping[str, Account]
+    ) -> tuple[str, tuple[str, ...]]:
+        if not isinstance(route, dict) or set(route) != {"category", "accounts"}:
+            raise self.fail(where, 'expected {category = "...", accounts = [...]}')
+        category, names = route["category"], route["accounts"]
+        if not isinstance(category, str) or not category.strip():
+            raise self.fail(f"{where}.category", "expected a category name")
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise self.fail(f"{where}.accounts", "expected a list of account names")
+        self.known_accounts(f"{where}.accounts", names, accounts)
+        return category, tuple(names)
 
     def feed_url(self, where: str, value: Any) -> tuple[str, bool]:
         if not isinstance(value, str) or not value.strip():

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from syndicate.errors import ConfigError
+from syndicate.feeds.filters import NO_RULES, FeedRules
 from syndicate.model import (
     Account,
     Secret,
@@ -21,6 +22,7 @@ class FeedConfig:
     accounts: tuple[str, ...]
     backfill: int = 0
     interval: float = 900.0
+    rules: FeedRules = NO_RULES  # include/exclude categories, routes category -> accounts
 
 
 @dataclass(frozen=True)

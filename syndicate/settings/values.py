@@ -185,6 +185,6 @@ _SUMMARISE_OPTIONS = (
     OptionSpec("llm_model", default=""),
     OptionSpec("llm_api_key", secret=True, default=""),
 )
-_FEED_KEYS = {"name", "url", "accounts", "backfill", "interval"}
+_FEED_KEYS = {"name", "url", "accounts", "backfill", "interval", "include", "exclude", "routes"}
 _COMPOSE_KEYS = {f.name for f in fields(ComposeOptions)}
 _ACCOUNT_KEYS = {"platform"} | _COMPOSE_KEYS

@@ -67,6 +67,16 @@ def sync_feeds(
     return ids, log
 
 
+def request_accept(conn: sa.Connection, feed_id: int, now: datetime) -> bool:
+    """A quarantined feed: poll it now and take what it shows as the new baseline."""
+    result = conn.execute(
+        feeds.update()
+        .where(feeds.c.id == feed_id, feeds.c.status == FeedStatus.QUARANTINED)
+        .values(status=FeedStatus.ACTIVE, accept_pending=True, next_poll_at=now)
+    )
+    return result.rowcount == 1
+
+
 def feed_ids(conn: sa.Connection) -> dict[str, int]:
     return {row.name: row.id for row in conn.execute(sa.select(feeds.c.id, feeds.c.name))}
 

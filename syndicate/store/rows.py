@@ -25,6 +25,8 @@ class FeedRow:
     next_poll_at: datetime | None
     error_count: int
     last_error: str | None
+    accept_pending: bool = False
+    defer_until: datetime | None = None
 
 
 @dataclass(frozen=True)

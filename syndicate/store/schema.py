@@ -54,6 +54,9 @@ feeds = sa.Table(
     sa.Column("next_poll_at", UTCDateTime),
     sa.Column("lease_until", UTCDateTime),
     sa.Column("poll_token", sa.String(64)),  # fences a poller whose lease ran out
+    # `syndicate feeds accept`: the next poll takes a quarantined feed's entries as baseline.
+    sa.Column("accept_pending", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("defer_until", UTCDateTime),  # a future-dated entry comes due: poll afresh
     sa.Column("error_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("last_error", sa.Text),
     sa.Column("hub", sa.Text),

@@ -441,3 +441,64 @@ def test_an_abstract_too_long_for_the_account_falls_back_and_says_so(
         [rendered] = ledger.list_events(conn, kinds=["delivery_rendered"])
     assert "abstract does not fit" in rendered.message
     ctx.store.dispose()
+
+
+def test_a_feed_that_changes_its_ids_is_quarantined_until_accepted(
+    ctx: service.Context, feeds: FeedServer, clock: Clock
+) -> None:
+    publish(feeds, *[sample_entry(n) for n in range(1, 7)])
+    poll(ctx)
+    clock.advance(hours=1)
+    renamed = [sample_entry(n, id=f"https://blog.example.com/?p={n}") for n in range(1, 7)]
+    publish(feeds, *renamed)
+    outcome = poll(ctx)
+    assert outcome.quarantined and "6 of 6" in outcome.quarantined
+    assert outcome.delivery_ids == ()
+    assert "feed_quarantined" in events(ctx, "feed_quarantined")
+    assert poll(ctx).skipped  # quarantined feeds are not polled
+    assert service.accept_feed(ctx, "blog")
+    accepted = poll(ctx)
+    assert (accepted.delivery_ids, accepted.baseline_entries) == ((), 6)
+    clock.advance(hours=1)
+    publish(feeds, sample_entry(7, id="https://blog.example.com/?p=7"), *renamed)
+    assert len(poll(ctx).delivery_ids) == 1
+
+
+def test_an_entry_dated_in_the_future_is_posted_when_its_date_comes(
+    ctx: service.Context, feeds: FeedServer, clock: Clock
+) -> None:
+    publish(feeds, sample_entry(1))
+    poll(ctx)
+    soon = (clock.now + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    publish(feeds, sample_entry(2, published=soon), sample_entry(1))
+    outcome = poll(ctx)
+    assert (outcome.deferred_entries, outcome.delivery_ids) == (1, ())
+    with ctx.store.begin() as conn:
+        feed = catalog.get_feed(conn, ctx.feed_ids["blog"])
+    assert feed is not None and feed.next_poll_at is not None
+    assert feed.next_poll_at <= clock.now + timedelta(hours=1)
+    clock.advance(hours=1, minutes=1)
+    assert len(poll(ctx).delivery_ids) == 1  # the feed did not change: read afresh anyway
+
+
+def test_excluded_categories_are_recorded_but_never_posted(
+    tmp_path: Path, database_url: str, feeds: FeedServer, mastodon: FakeMastodon, clock: Clock
+) -> None:
+    config = CONFIG.format(
+        data_dir=tmp_path, database_url=database_url,
+        feed_url=feeds.url_for("/feed.atom"), mastodon_url=mastodon.base_url,
+    ).replace('accounts = ["toots"]', 'accounts = ["toots"]\nexclude = ["Drafts"]')  # fmt: skip
+    path = tmp_path / "filters.toml"
+    path.write_text(config)
+    ctx = service.open_context(load(path, {"TEST_MASTODON_TOKEN": TOKEN}), clock=clock)
+    publish(feeds, sample_entry(1))
+    poll(ctx)
+    clock.advance(hours=1)
+    draft = sample_entry(2, categories=["Drafts"])
+    publish(feeds, draft, sample_entry(3), sample_entry(1))
+    outcome = poll(ctx)
+    assert (outcome.new_entries, len(outcome.delivery_ids)) == (2, 1)
+    clock.advance(hours=1)
+    publish(feeds, draft, sample_entry(3), sample_entry(1), sample_entry(4, title="x"))
+    assert len(poll(ctx).delivery_ids) == 1  # the draft stays seen, never posted
+    ctx.store.dispose()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import socket
 from pathlib import Path
 
@@ -413,3 +414,31 @@ def test_a_bare_postgresql_url_uses_the_psycopg_driver_we_ship(tmp_path: Path) -
     text = '[syndicate]\ndatabase_url = "postgresql://u:p@db.example:5432/syndicate"\n'
     settings = load(write(tmp_path, text), {})
     assert settings.database_url == "postgresql+psycopg://u:p@db.example:5432/syndicate"
+
+
+def test_feed_filters_and_routes(tmp_path: Path) -> None:
+    text = MASTODON.replace(
+        'accounts = ["toots"]',
+        'accounts = ["toots"]\ninclude = ["Web"]\nexclude = ["Drafts"]\n'
+        'routes = [{category = "Photos", accounts = ["toots"]}]',
+    )
+    rules = load(write(tmp_path, text), {"MASTODON_TOKEN": "t"}).feeds[0].rules
+    assert (rules.include, rules.exclude, rules.routes) == (
+        ("Web",),
+        ("Drafts",),
+        (("Photos", ("toots",)),),
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ('include = "Web"', "feeds[0].include"),
+        ('routes = [{category = "P", accounts = ["nobody"]}]', "feeds[0].routes[0].accounts"),
+        ('routes = [{category = "P"}]', "feeds[0].routes[0]"),
+    ],
+)
+def test_bad_feed_rules_name_the_key(tmp_path: Path, line: str, key: str) -> None:
+    text = MASTODON.replace('accounts = ["toots"]', f'accounts = ["toots"]\n{line}')
+    with pytest.raises(ConfigError, match=re.escape(key)):
+        load(write(tmp_path, text), {"MASTODON_TOKEN": "t"})
