@@ -50,15 +50,19 @@ class Context:
 
     def get_fetcher(self) -> Fetcher:
         if self.fetcher is None:
-            self.fetcher = make_fetcher(self.settings)
+            self.fetcher = make_fetcher(self.settings, self.clock)
         return self.fetcher
 
 
-def make_fetcher(settings: settings_mod.Settings) -> Fetcher:
+def make_fetcher(
+    settings: settings_mod.Settings, clock: Callable[[], datetime] = utc_now
+) -> Fetcher:
     return Fetcher(
         timeout=settings.fetch_timeout,
         max_bytes=settings.max_feed_bytes,
         user_agent=settings.user_agent,
+        block_private_networks=settings.block_private_networks,
+        now=clock,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +16,7 @@ from syndicate.errors import (
     FeedGone,
     SyndicateError,
 )
+from syndicate.feeds.fetch import RateLimitedFetch, redact_url
 from syndicate.feeds.filters import route
 from syndicate.feeds.parse import parse_feed
 from syndicate.feeds.schedule import next_poll
@@ -67,7 +68,7 @@ def body_digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Poll:
     """One leased poll of one feed; every outcome releases the lease."""
 
@@ -76,6 +77,7 @@ class _Poll:
     token: str  # only the holder of the lease may record the outcome
     trigger: Trigger
     actor: str
+    hints: dict[str, Any] = field(default_factory=dict)  # what the server said about timing
 
     def run(self) -> PollOutcome:
         try:
@@ -93,15 +95,21 @@ class _Poll:
         try:
             config = self.ctx.settings.feed(feed.name)
             fetched = self.ctx.get_fetcher().fetch(
-                config.url,
+                config.url if config.is_path else feed.fetch_url or config.url,
                 is_path=config.is_path,
                 etag=None if fresh else feed.etag,
                 last_modified=None if fresh else feed.last_modified,
             )
+            self.hints = {"max_age": fetched.max_age}
+            if fetched.moved_to:
+                self.moved(fetched.moved_to)
             digest = feed.body_hash if fetched.not_modified else body_digest(fetched.body)
             if fetched.not_modified or (digest == feed.body_hash and not fresh):
                 return self.unchanged(fetched.etag, fetched.last_modified)
             parsed = parse_feed(fetched.body, fetched.url, fetched.headers)
+        except RateLimitedFetch as e:
+            self.hints = {"retry_after": e.retry_after}
+            return self.failed(e)
         except (FeedError, ConfigError) as e:
             return self.failed(e)
         return self.store(
@@ -127,9 +135,20 @@ class _Poll:
         )
 
     def next_poll(self, now: datetime, errors: int = 0) -> datetime:
+        """The feed's interval with jitter and backoff, never sooner than the server asked."""
         feeds = {f.name: f.interval for f in self.ctx.settings.feeds}
         interval = timedelta(seconds=feeds.get(self.feed.name, self.ctx.settings.poll_interval))
-        return next_poll(now, interval=interval, errors=errors, rand=self.ctx.rand)
+        return next_poll(now, interval=interval, errors=errors, rand=self.ctx.rand, **self.hints)
+
+    def moved(self, url: str) -> None:
+        """A permanent redirect: poll the new address from now on, and say so."""
+        if url == self.feed.fetch_url:
+            return
+        with self.ctx.store.begin() as conn:
+            catalog.set_fetch_url(conn, self.feed.id, url)
+            self.event(
+                conn, "feed_moved", f"{self.feed.name}: moved permanently to {redact_url(url)}"
+            )
 
     def succeeded(self, now: datetime, defer_until: datetime | None = None) -> dict[str, Any]:
         """What every successful poll records: the time, the next poll (no later than a

@@ -50,6 +50,7 @@ class Settings:
     fetch_timeout: float
     max_feed_bytes: int
     user_agent: str
+    block_private_networks: bool = False  # refuse feeds and pages on private addresses
     feeds: tuple[FeedConfig, ...] = ()
     accounts: Mapping[str, Account] = field(default_factory=dict)
     summarise: SummariseConfig = field(default_factory=SummariseConfig)

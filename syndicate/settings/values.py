@@ -170,6 +170,18 @@ def _option_value(spec: OptionSpec, value: Any) -> str | int | bool:
 
 
 # [syndicate] keys: name -> (parser, default). Each is overridable by SYNDICATE_<NAME>.
+def _flag(value: Any) -> bool:
+    """true/false in TOML; "true"/"false" (also 1/0, yes/no) from the environment."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise _Invalid(f"expected true or false, got {value!r}")
+
+
 _CORE_KEYS: dict[str, tuple[Callable[[Any], Any], Any]] = {
     "data_dir": (_str, "var"),
     "database_url": (_database_url, ""),
@@ -178,6 +190,7 @@ _CORE_KEYS: dict[str, tuple[Callable[[Any], Any], Any]] = {
     "fetch_timeout": (_TIMEOUT, "15s"),
     "max_feed_bytes": (_feed_bytes, 10 * 1024 * 1024),
     "user_agent": (_str, "syndicate/0.1 (+https://github.com/syndicate)"),
+    "block_private_networks": (_flag, False),
 }
 _SUMMARISE_OPTIONS = (
     OptionSpec("fetch_pages", bool, default=True),

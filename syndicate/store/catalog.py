@@ -49,7 +49,7 @@ def sync_feeds(
             # Another document: start over with a fresh baseline, so its back catalogue
             # is not mistaken for new entries.
             changes.update(url=url, etag=None, last_modified=None, body_hash=None)
-            changes.update(baselined_at=None)
+            changes.update(baselined_at=None, fetch_url=None)
             log.append((row.id, "feed_url_changed", f"{name}: URL changed; new baseline"))
         if row.status == FeedStatus.PAUSED:
             changes["status"] = FeedStatus.ACTIVE
@@ -65,6 +65,10 @@ def sync_feeds(
             )
             log.append((row.id, "feed_paused", f"{name}: no longer in the config"))
     return ids, log
+
+
+def set_fetch_url(conn: sa.Connection, feed_id: int, url: str) -> None:
+    conn.execute(feeds.update().where(feeds.c.id == feed_id).values(fetch_url=url))
 
 
 def request_accept(conn: sa.Connection, feed_id: int, now: datetime) -> bool:

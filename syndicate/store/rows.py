@@ -27,6 +27,7 @@ class FeedRow:
     last_error: str | None
     accept_pending: bool = False
     defer_until: datetime | None = None
+    fetch_url: str | None = None
 
 
 @dataclass(frozen=True)

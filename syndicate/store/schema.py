@@ -44,7 +44,8 @@ feeds = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("name", sa.String(64), nullable=False, unique=True),
-    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("url", sa.Text, nullable=False),  # as configured
+    sa.Column("fetch_url", sa.Text),  # where a 301/308 says it lives now; polled instead
     sa.Column("status", sa.String(16), nullable=False, server_default="active"),
     sa.Column("etag", sa.Text),
     sa.Column("last_modified", sa.Text),

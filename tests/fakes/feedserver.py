@@ -3,7 +3,9 @@
 It speaks the HTTP caching contract feed pollers rely on (RFC 9110 §13): strong ETags and
 Last-Modified on 200, 304 for If-None-Match (which takes precedence) or If-Modified-Since, and
 can misbehave on request: servers that ignore conditional headers, gzip with a weakened ETag
-(as nginx does), redirects, gone documents and scripted error answers such as 410 or 429.
+(as nginx does), redirects, gone documents, scripted error answers such as 410 or 429 with
+Retry-After, and the hostile servers a fetcher must survive: a slow drip, an oversized body
+(declared or streamed), a gzip bomb. `entity_bomb()` builds the quadratic-entity document.
 
 Stdlib only (`ThreadingHTTPServer` on 127.0.0.1, ephemeral port); state sits behind one lock
 because the end-to-end test polls it from a separate Celery worker process.
@@ -15,9 +17,11 @@ import gzip
 import hashlib
 import threading
 import time
+import zlib
 from collections import defaultdict, deque
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
 from email.utils import formatdate, parsedate_to_datetime
 from urllib.parse import urlsplit
 
@@ -33,6 +37,7 @@ class _Document:
     content_type: str
     etag: str
     last_modified: int  # whole seconds: an HTTP-date cannot say more
+    headers: dict[str, str] = field(default_factory=dict)  # sent on 200 and 304 alike
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,17 @@ class _Canned:
     status: int
     headers: dict[str, str]
     body: bytes
+
+
+@dataclass(frozen=True)
+class _Stream:
+    """A 200 whose body is written piece by piece, `interval` seconds apart. `length` is the
+    Content-Length to declare; None sends the pieces chunked."""
+
+    headers: dict[str, str]
+    pieces: Callable[[], Iterator[bytes]]  # a fresh iterator per request
+    interval: float = 0.0
+    length: int | None = None
 
 
 class FeedServer(LoopbackService):
@@ -70,6 +86,7 @@ class FeedServer(LoopbackService):
     def _init_state(self) -> None:
         self._documents: dict[str, _Document] = {}
         self._redirects: dict[str, _Redirect] = {}
+        self._streams: dict[str, _Stream] = {}
         self._failures: defaultdict[str, deque[_Canned]] = defaultdict(deque)
         self._hits: defaultdict[str, int] = defaultdict(int)
         self._last_headers: dict[str, dict[str, str]] = {}
@@ -85,22 +102,35 @@ class FeedServer(LoopbackService):
 
     # ------------------------------------------------------------------- content
 
-    def publish(self, path: str, body: bytes, content_type: str = ATOM_CONTENT_TYPE) -> None:
-        """Set or replace the document at `path`; a redirect there is replaced too.
+    def publish(
+        self,
+        path: str,
+        body: bytes,
+        content_type: str = ATOM_CONTENT_TYPE,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Set or replace the document at `path`; a redirect or stream there is replaced too.
+        `headers` are extra response headers, e.g. {"Cache-Control": "max-age=600"}.
 
         Last-Modified is the clock at publish time, so two publishes within one second share it
         (as on real hosts): only the ETag tells them apart."""
         digest = hashlib.sha1(body, usedforsecurity=False).hexdigest()[:16]
-        document = _Document(body, content_type, f'"{digest}"', int(self.clock()))
+        document = _Document(
+            body, content_type, f'"{digest}"', int(self.clock()), dict(headers or {})
+        )
         with self._lock:
+            self._forget(_normalise(path))
             self._documents[_normalise(path)] = document
-            self._redirects.pop(_normalise(path), None)
 
     def remove(self, path: str) -> None:
-        """Forget the document (and any redirect) at `path`: it answers 404 from now on."""
+        """Forget whatever is served at `path`: it answers 404 from now on."""
         with self._lock:
-            self._documents.pop(_normalise(path), None)
-            self._redirects.pop(_normalise(path), None)
+            self._forget(_normalise(path))
+
+    def _forget(self, path: str) -> None:
+        self._documents.pop(path, None)
+        self._redirects.pop(path, None)
+        self._streams.pop(path, None)
 
     def redirect(self, path: str, to_path: str, status: int = 301) -> None:
         """Answer `path` with a redirect to `to_path`: a path on this server or an absolute URL."""
@@ -128,6 +158,43 @@ class FeedServer(LoopbackService):
         canned = _Canned(status, canned_headers, body)
         with self._lock:
             self._failures[_normalise(path)].extend([canned] * count)
+
+    def rate_limit_next(
+        self, path: str, retry_after: int | datetime, *, status: int = 429, count: int = 1
+    ) -> None:
+        """Answer the next `count` requests with 429 (or 503) and Retry-After: delta-seconds
+        for an int, an HTTP-date for a datetime (the Date header follows the fake's clock)."""
+        if isinstance(retry_after, datetime):
+            value = formatdate(retry_after.timestamp(), usegmt=True)
+        else:
+            value = str(retry_after)
+        self.fail_next(path, status, {"Retry-After": value}, b"slow down", count=count)
+
+    # ------------------------------------------------------------ hostile servers
+
+    def drip(self, path: str, body: bytes, *, chunk: int = 16, interval: float = 0.05) -> None:
+        """Serve `body` at `path` `chunk` bytes every `interval` seconds, with an honest
+        Content-Length: each read is quick, so only a total time cap stops it."""
+        pieces = [body[i : i + chunk] for i in range(0, len(body), chunk)]
+        self._stream(path, _Stream(_ATOM, lambda: iter(pieces), interval, len(body)))
+
+    def oversize(self, path: str, size: int, *, declared: bool = True) -> None:
+        """Serve `size` bytes of filler at `path`, generated as it is sent (never held in
+        memory): with Content-Length: size when `declared`, else chunked with no length, so
+        only counting the bytes as they arrive can stop it."""
+        self._stream(path, _Stream(_ATOM, lambda: _filler(size), 0.0, size if declared else None))
+
+    def gzip_bomb(self, path: str, decoded_size: int = 50_000_000) -> None:
+        """Serve at `path` a gzip body that inflates to `decoded_size` zero bytes (about a
+        thousandth of that on the wire, under any sane cap), whatever Accept-Encoding says."""
+        body = _gzipped_zeros(decoded_size)
+        headers = _ATOM | {"Content-Encoding": "gzip"}
+        self._stream(path, _Stream(headers, lambda: iter([body]), 0.0, len(body)))
+
+    def _stream(self, path: str, stream: _Stream) -> None:
+        with self._lock:
+            self._forget(_normalise(path))
+            self._streams[_normalise(path)] = stream
 
     # ------------------------------------------------------------- introspection
 
@@ -157,13 +224,15 @@ class FeedServer(LoopbackService):
             return list(self._requests)
 
     def reset(self) -> None:
-        """Forget documents, redirects, scripted failures and counters."""
+        """Forget documents, redirects, streams, scripted failures and counters."""
         with self._lock:
             self._init_state()
 
     # ------------------------------------------------------------------ serving
 
-    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Reply:
+    def handle(
+        self, method: str, target: str, headers: dict[str, str], body: bytes
+    ) -> Reply | _Stream:
         """Answer one request; called from the server's handler threads."""
         path = urlsplit(target).path
         with self._lock:
@@ -178,6 +247,8 @@ class FeedServer(LoopbackService):
             if path in self._redirects:
                 moved = self._redirects[path]
                 return Reply(moved.status, b"", {"Location": moved.location})
+            if path in self._streams:
+                return self._streams[path]
             document = self._documents.get(path)
         if document is None:
             return Reply(404, b"Not Found", dict(_TEXT))
@@ -187,7 +258,7 @@ class FeedServer(LoopbackService):
         gzipped = self.gzip_responses and _accepts_gzip(headers)
         # nginx weakens a strong ETag when it compresses: the bytes are no longer the same.
         etag = f"W/{document.etag}" if gzipped else document.etag
-        validators = {
+        validators = document.headers | {
             "ETag": etag,
             "Last-Modified": formatdate(document.last_modified, usegmt=True),
         }
@@ -203,6 +274,38 @@ class FeedServer(LoopbackService):
 
 
 _TEXT = {"Content-Type": "text/plain; charset=utf-8"}
+_ATOM = {"Content-Type": ATOM_CONTENT_TYPE}
+_FILLER = b"x" * 65536
+
+
+def entity_bomb(entity_size: int = 100_000, references: int = 2_000) -> bytes:
+    """An RSS document whose DOCTYPE declares one entity of `entity_size` bytes and references
+    it `references` times: about 0.11 MB that expands to 200 MB by default (a quadratic
+    blow-up; no nesting, so billion-laughs guards do not see it). Never feed it to a parser
+    in a test without stripping the DOCTYPE first."""
+    reference = "&big;" * references
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        f'<!DOCTYPE rss [<!ENTITY big "{"A" * entity_size}">]>\n'
+        '<rss version="2.0"><channel><title>bomb</title><link>http://example.com/</link>'
+        f"<item><title>bomb</title><description>{reference}</description></item>"
+        "</channel></rss>\n"
+    ).encode()
+
+
+def _filler(size: int) -> Iterator[bytes]:
+    for start in range(0, size, len(_FILLER)):
+        yield _FILLER[: size - start]
+
+
+def _gzipped_zeros(size: int) -> bytes:
+    # Fed in 1 MiB blocks so that building a large bomb needs no more memory than serving it.
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # 16+: gzip framing
+    block = bytes(1 << 20)
+    parts = [
+        compressor.compress(block[: min(len(block), size - n)]) for n in range(0, size, len(block))
+    ]
+    return b"".join(parts) + compressor.flush()
 
 
 def _normalise(path: str) -> str:
@@ -247,4 +350,34 @@ class _RequestHandler(RequestHandler[FeedServer]):
     bodyless_statuses = frozenset({304})
 
     def respond(self, headers: dict[str, str], body: bytes) -> None:
-        self.send_reply(self.server.app.handle(self.command, self.path, headers, body))
+        reply = self.server.app.handle(self.command, self.path, headers, body)
+        if isinstance(reply, _Stream):
+            self._send_stream(reply)
+        else:
+            self.send_reply(reply)
+
+    def _send_stream(self, stream: _Stream) -> None:
+        try:
+            self._write_stream(stream)
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True  # the client gave up, which is what a cap is for
+
+    def _write_stream(self, stream: _Stream) -> None:
+        chunked = stream.length is None
+        self.send_response(200)
+        for name, value in stream.headers.items():
+            self.send_header(name, value)
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(stream.length))
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        for piece in stream.pieces():
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+            time.sleep(stream.interval)
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
+        # Hang up like the hostile servers these imitate; a client never reuses the connection.
+        self.close_connection = True

@@ -502,3 +502,41 @@ def test_excluded_categories_are_recorded_but_never_posted(
     publish(feeds, draft, sample_entry(3), sample_entry(1), sample_entry(4, title="x"))
     assert len(poll(ctx).delivery_ids) == 1  # the draft stays seen, never posted
     ctx.store.dispose()
+
+
+def feed_row(ctx: service.Context) -> Any:
+    with ctx.store.begin() as conn:
+        return catalog.get_feed(conn, ctx.feed_ids["blog"])
+
+
+def test_a_rate_limited_feed_is_not_polled_before_retry_after(
+    ctx: service.Context, feeds: FeedServer, clock: Clock
+) -> None:
+    publish(feeds, sample_entry(1))
+    feeds.rate_limit_next("/feed.atom", 7200)
+    assert "429" in (poll(ctx).error or "")
+    assert feed_row(ctx).next_poll_at >= clock.now + timedelta(hours=2)
+
+
+def test_cache_control_max_age_stretches_the_interval(
+    ctx: service.Context, feeds: FeedServer, clock: Clock
+) -> None:
+    feeds.publish(
+        "/feed.atom", atom_feed([sample_entry(1)]), headers={"Cache-Control": "max-age=7200"}
+    )
+    poll(ctx)
+    assert feed_row(ctx).next_poll_at >= clock.now + timedelta(hours=2)
+
+
+def test_a_permanent_redirect_moves_the_feed_and_says_so(
+    ctx: service.Context, feeds: FeedServer, clock: Clock
+) -> None:
+    feeds.publish("/new.atom", atom_feed([sample_entry(1)]))
+    feeds.redirect("/feed.atom", "/new.atom", status=301)
+    poll(ctx)
+    assert feed_row(ctx).fetch_url == feeds.url_for("/new.atom")
+    assert "feed_moved" in events(ctx, "feed_moved")
+    feeds.remove("/feed.atom")  # the old address is gone; polling goes to the new one
+    clock.advance(hours=1)
+    feeds.publish("/new.atom", atom_feed([sample_entry(2), sample_entry(1)]))
+    assert len(poll(ctx).delivery_ids) == 1
