@@ -1,8 +1,12 @@
-"""Bytes -> ParsedFeed via feedparser. feedparser never sees a URL or a path, only bytes."""
+"""Bytes -> ParsedFeed: RSS, Atom and RDF via feedparser, JSON Feed via jsonfeed.
+
+feedparser never sees a URL or a path, only bytes.
+"""
 
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import html
 import io
 import re
@@ -15,6 +19,7 @@ import feedparser
 
 from syndicate.errors import ParseError
 from syndicate.feeds.identity import entry_identity
+from syndicate.feeds.jsonfeed import looks_like_json, parse_json_feed
 from syndicate.model import FeedEntry, ParsedFeed
 
 # An internal DTD subset can declare entities that expand quadratically in feedparser's
@@ -33,7 +38,10 @@ def strip_doctype(body: bytes) -> bytes:
 
 
 def parse_feed(body: bytes, url: str = "", headers: Mapping[str, str] | None = None) -> ParsedFeed:
+    """Raises ParseError, saying why, when the bytes are not a feed of any kind we read."""
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
+    if looks_like_json(body, response_headers.get("content-type", "")):
+        return _mark_truncated(parse_json_feed(body, url))
     if url:
         response_headers["content-location"] = url
     try:
@@ -57,6 +65,17 @@ def parse_feed(body: bytes, url: str = "", headers: Mapping[str, str] | None = N
     )
 
 
+def _mark_truncated(feed: ParsedFeed) -> ParsedFeed:
+    """A full body that stops at a read-more marker is a summary, whatever the format."""
+    entries = tuple(
+        dataclasses.replace(e, content_is_summary=True)
+        if not e.content_is_summary and _looks_truncated(e.content_html)
+        else e
+        for e in feed.entries
+    )
+    return dataclasses.replace(feed, entries=entries)
+
+
 def _entries(raw_entries: list[Any]) -> tuple[FeedEntry, ...]:
     # Items sharing an id are told apart later, by the watcher, which knows the ledger.
     return tuple(_entry(raw) for raw in raw_entries)
@@ -66,19 +85,20 @@ def _entry(raw: Any) -> FeedEntry:
     link = _text(raw.get("link"))
     title = _text(raw.get("title"))
     published = _date(raw.get("published_parsed"))
+    content = _content(raw)
     return FeedEntry(
         identity=entry_identity(
-            _text(raw.get("id")), link, title, published.isoformat() if published else ""
+            _text(raw.get("id")), link, title, published.isoformat() if published else "", content
         ),
         link=link,
         title=title,
-        content_html=_content(raw),
+        content_html=content,
         published=published,
         # feedparser maps a missing 'updated' to 'published'; look before reading.
         updated=_date(raw.get("updated_parsed")) if "updated" in raw else None,
         categories=tuple(_text(t.get("term")) for t in raw.get("tags", []) if t.get("term")),
         author=_text(raw.get("author")),
-        content_is_summary=_is_summary_only(raw),
+        content_is_summary=_is_summary_only(raw, content),
         image_url=_image(raw),
     )
 
@@ -93,11 +113,21 @@ def _content(raw: Any) -> str:
     return _text(raw.get("summary"))
 
 
-def _is_summary_only(raw: Any) -> bool:
-    """No full body in the feed, or a body that stops with a read-more marker."""
-    if not raw.get("content"):
+# RSS carries whole posts in <description> too (Tumblr, Hugo): only a short one is a teaser.
+SUMMARY_MAX_CHARS = 600
+
+
+def _is_summary_only(raw: Any, content_html: str) -> bool:
+    """A short description standing in for a body, or a body that stops with a read-more."""
+    if _looks_truncated(content_html):
         return True
-    tail = html.unescape(_TAGS.sub(" ", _content(raw)[-400:])).strip().rstrip(".").casefold()
+    if raw.get("content"):
+        return False
+    return len(html.unescape(_TAGS.sub(" ", content_html)).strip()) < SUMMARY_MAX_CHARS
+
+
+def _looks_truncated(content_html: str) -> bool:
+    tail = html.unescape(_TAGS.sub(" ", content_html[-400:])).strip().rstrip(".").casefold()
     return tail.endswith(_TRUNCATION_MARKERS)
 
 
