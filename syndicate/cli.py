@@ -15,7 +15,7 @@ from syndicate import service
 from syndicate import settings as settings_mod
 from syndicate.errors import SyndicateError
 from syndicate.model import Trigger
-from syndicate.service import inspecting, previewing
+from syndicate.service import discovering, inspecting, previewing
 from syndicate.store.rows import HistoryRow
 from tasks import dispatch
 
@@ -175,6 +175,22 @@ def feeds_list(ctx: click.Context) -> None:
         upcoming = feed.next_poll_at.strftime("%Y-%m-%d %H:%M") if feed.next_poll_at else "now"
         problem = f"  {feed.error_count} error(s): {feed.last_error}" if feed.last_error else ""
         click.echo(f"{feed.name}  {feed.status.value}  polled {last}  next {upcoming}{problem}")
+
+
+@feeds.command("add")
+@with_config
+@click.argument("url")
+@click.option("--name", default="blog", show_default=True, help="the name for the config")
+@click.pass_context
+def feeds_add(ctx: click.Context, url: str, name: str) -> None:
+    """Find the feed of the blog at URL and print the [[feeds]] table to add to the config."""
+    settings = _setup(ctx.obj["config"], ctx.obj["verbose"], optional=True)
+    found = discovering.discover(settings, url)
+    click.echo(f"found {found.url}: {found.how}")
+    for other in found.candidates[1:]:
+        click.echo(f"  also advertised: {other}")
+    accounts = ", ".join(f'"{a}"' for a in settings.accounts)
+    click.echo(f'\n[[feeds]]\nname = "{name}"\nurl = "{found.url}"\naccounts = [{accounts}]')
 
 
 @feeds.command("accept")
