@@ -15,7 +15,7 @@ from syndicate import service
 from syndicate import settings as settings_mod
 from syndicate.errors import SyndicateError
 from syndicate.model import Trigger
-from syndicate.service import discovering, inspecting, previewing
+from syndicate.service import discovering, inspecting, previewing, websub
 from syndicate.store.rows import HistoryRow
 from tasks import dispatch
 
@@ -162,7 +162,7 @@ def _inspect_text(report: inspecting.FeedReport) -> str:
 
 @cli.group()
 def feeds() -> None:
-    """The feeds in the ledger: list them, accept a quarantined one."""
+    """The feeds in the ledger: list them, accept a quarantined one, subscribe to hubs."""
 
 
 @feeds.command("list")
@@ -204,6 +204,33 @@ def feeds_accept(ctx: click.Context, name: str) -> None:
         raise SyndicateError(f"feed {name!r} is not quarantined")
     outcome = service.poll_feed(sctx, service.feed_id(sctx, name), Trigger.CLI, actor="cli")
     click.echo(_describe_poll(outcome))
+
+
+@feeds.command("subscribe")
+@with_config
+@click.argument("name", required=False)
+@click.pass_context
+def feeds_subscribe(ctx: click.Context, name: str | None) -> None:
+    """Subscribe feed NAME (default: every feed) to its WebSub hub now."""
+    sctx = _context(ctx.find_root())
+    names = [name] if name else [f.name for f in sctx.settings.feeds]
+    for feed in names:
+        outcome = websub.subscribe(sctx, service.feed_id(sctx, feed), trigger=Trigger.CLI)
+        said = "requested; the hub verifies next" if outcome.requested else None
+        click.echo(f"{outcome.feed}: {said or outcome.error or f'skipped: {outcome.skipped}'}")
+
+
+@cli.command("web")
+@with_config
+@click.pass_context
+def web_command(ctx: click.Context) -> None:
+    """Serve the web app (WebSub callback, /healthz) on [web].bind."""
+    settings = _setup(ctx.obj["config"], ctx.obj["verbose"])
+    if not settings.web.public_url:
+        click.echo("note: [web].public_url is empty, so no feed is subscribed to its hub", err=True)
+    from syndicate import web  # Flask and waitress load only for this command
+
+    web.serve(dispatch.open_context(settings))
 
 
 @cli.command()

@@ -22,6 +22,7 @@ from celery.worker import WorkController
 from syndicate import service
 from syndicate.errors import BrokerError
 from syndicate.model import Trigger
+from syndicate.service import websub
 from syndicate.settings import Settings
 from tasks import dispatch, runtime
 from tasks.app import app
@@ -110,6 +111,7 @@ def _forever(ctx: service.Context, stop: threading.Event, tick: float) -> servic
     started = ctx.clock()
     polled = 0
     while not stop.is_set():
+        websub.renew_due(ctx)  # subscribe, renew and unsubscribe WebSub leases
         polled += len(_ring(ctx))
         stop.wait(tick)
     return _report(ctx, polled, drained=False, started=started)

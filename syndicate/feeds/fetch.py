@@ -109,6 +109,24 @@ class Fetcher:
             return FetchResult(url=url, not_modified=False, body=self._read_file(Path(url)))
         return self._fetch_http(url, etag, last_modified)
 
+    def post_form(self, url: str, form: Mapping[str, str]) -> int:
+        """POST a form (a WebSub hub request) under the same SSRF guard as a fetch; redirects
+        are not followed. The status code, or FetchError when no answer came."""
+        _check_scheme(url)
+        check_host(urlsplit(url).hostname or "", block_private=self.block_private)
+        try:
+            response = self.session.post(
+                url,
+                data=dict(form),
+                headers={"User-Agent": self.user_agent},
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+        except requests.RequestException as e:
+            raise FetchError(f"{redact_url(url)}: {_reason(e)}") from e
+        with response:
+            return response.status_code
+
     def _read_file(self, path: Path) -> bytes:
         try:
             if path.stat().st_size > self.max_bytes:

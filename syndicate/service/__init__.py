@@ -11,6 +11,7 @@ from syndicate.service.context import (
     REDISPATCH_AFTER,
     SEND_LEASE,
     Context,
+    healthy,
     open_context,
     utc_now,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "deliver",
     "delivery_key",
     "feed_id",
+    "healthy",
     "history",
     "list_feeds",
     "mark_enqueued",

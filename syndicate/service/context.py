@@ -9,7 +9,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
+
 from syndicate import settings as settings_mod
+from syndicate.errors import StoreError
 from syndicate.feeds.fetch import Fetcher
 from syndicate.model import Account, Trigger
 from syndicate.platforms import publisher_class
@@ -52,6 +55,17 @@ class Context:
         if self.fetcher is None:
             self.fetcher = make_fetcher(self.settings, self.clock)
         return self.fetcher
+
+
+def healthy(ctx: Context) -> bool:
+    """The ledger answers a trivial query."""
+    try:
+        with ctx.store.begin() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except (StoreError, sa.exc.SQLAlchemyError):
+        log.exception("health check: the ledger does not answer")
+        return False
+    return True
 
 
 def make_fetcher(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from syndicate.feeds.filters import route
 from syndicate.feeds.parse import parse_feed
 from syndicate.feeds.schedule import next_poll
 from syndicate.feeds.watcher import PollPlan, plan_poll
+from syndicate.feeds.websub import header_links
 from syndicate.model import (
     FeedEntry,
     FeedStatus,
@@ -46,6 +48,7 @@ class PollOutcome:
     deferred_entries: int = 0  # dated in the future: posted when their date comes
     quarantined: str | None = None  # why the feed waits for `syndicate feeds accept`
     error: str | None = None
+    ignored: str | None = None  # pushed content not taken (e.g. a bad signature): why
 
 
 def poll_feed(
@@ -53,6 +56,31 @@ def poll_feed(
 ) -> PollOutcome:
     """Fetch and parse one feed, record what is new and queue its deliveries. Safe to run twice:
     a second poller finds the lease taken and skips."""
+    claimed = _claim(ctx, feed_id, trigger, actor)
+    return claimed if isinstance(claimed, PollOutcome) else claimed.run()
+
+
+def store_entries(
+    ctx: Context,
+    feed_id: int,
+    entries: tuple[FeedEntry, ...],
+    trigger: Trigger,
+    actor: str = "syndicate",
+    **values: Any,
+) -> PollOutcome:
+    """Record entries that arrived without a fetch (a WebSub push) exactly as a poll records
+    what it fetched: same lease, same new/baseline/edit decision, same deliveries."""
+    claimed = _claim(ctx, feed_id, trigger, actor, kind="feed_pushed")
+    if isinstance(claimed, PollOutcome):
+        return claimed
+    config = ctx.settings.feed(claimed.feed.name)
+    return claimed.guarded(lambda: claimed.store(entries, config, **values))
+
+
+def _claim(
+    ctx: Context, feed_id: int, trigger: Trigger, actor: str, kind: str = "feed_polled"
+) -> _Poll | PollOutcome:
+    """Take the feed's lease: a `_Poll` that holds it, or the outcome of not getting it."""
     with ctx.store.begin() as conn:
         feed = catalog.get_feed(conn, feed_id)
         if feed is None:
@@ -61,7 +89,7 @@ def poll_feed(
         token = uuid.uuid4().hex
         if not catalog.claim_feed(conn, feed_id, token, ctx.clock(), FEED_LEASE):
             return PollOutcome(feed=feed.name, skipped=True)
-    return _Poll(ctx, feed, token, trigger, actor).run()
+    return _Poll(ctx, feed, token, trigger, actor, kind=kind)
 
 
 def body_digest(body: bytes) -> str:
@@ -77,11 +105,15 @@ class _Poll:
     token: str  # only the holder of the lease may record the outcome
     trigger: Trigger
     actor: str
+    kind: str = "feed_polled"  # the event a successful store records
     hints: dict[str, Any] = field(default_factory=dict)  # what the server said about timing
 
     def run(self) -> PollOutcome:
+        return self.guarded(self.attempt)
+
+    def guarded(self, work: Callable[[], PollOutcome]) -> PollOutcome:
         try:
-            return self.attempt()
+            return work()
         except Exception as e:
             # A bug or a database fault, not a feed problem: record it, release the lease so
             # the feed is retried after a backoff, and let the caller see the crash.
@@ -107,6 +139,7 @@ class _Poll:
             if fetched.not_modified or (digest == feed.body_hash and not fresh):
                 return self.unchanged(fetched.etag, fetched.last_modified)
             parsed = parse_feed(fetched.body, fetched.url, fetched.headers)
+            links = header_links(fetched.headers.get("link"), fetched.url)
         except RateLimitedFetch as e:
             self.hints = {"retry_after": e.retry_after}
             return self.failed(e)
@@ -118,8 +151,9 @@ class _Poll:
             etag=fetched.etag,
             last_modified=fetched.last_modified,
             body_hash=digest,
-            hub=parsed.hub or None,
-            self_url=parsed.self_url or None,
+            # WebSub discovery: HTTP Link headers first, then the document's own links.
+            hub=links.get("hub") or parsed.hub or None,
+            self_url=links.get("self") or parsed.self_url or None,
         )
 
     def event(self, conn: sa.Connection, kind: str, message: str, **values: Any) -> None:
@@ -243,7 +277,7 @@ class _Poll:
                 f"{len(plan.new)} new, {len(plan.baseline)} baseline, {len(plan.changed)} "
                 f"edited, {len(plan.deferred)} dated in the future, of {len(entries)} entries"
             )
-            kind = "feed_accepted" if self.feed.accept_pending else "feed_polled"
+            kind = "feed_accepted" if self.feed.accept_pending else self.kind
             self.event(conn, "feed_baseline" if first else kind, counts)
         return PollOutcome(
             feed=self.feed.name,

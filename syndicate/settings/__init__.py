@@ -15,9 +15,17 @@ from pathlib import Path
 
 from syndicate.errors import ConfigError
 from syndicate.settings.loader import _Loader
-from syndicate.settings.schema import FeedConfig, Settings, SummariseConfig
+from syndicate.settings.schema import FeedConfig, Settings, SummariseConfig, WebConfig
 
-__all__ = ["FeedConfig", "Settings", "SummariseConfig", "defaults", "load", "load_or_defaults"]
+__all__ = [
+    "FeedConfig",
+    "Settings",
+    "SummariseConfig",
+    "WebConfig",
+    "defaults",
+    "load",
+    "load_or_defaults",
+]
 
 
 def defaults(environ: Mapping[str, str] | None = None) -> Settings:

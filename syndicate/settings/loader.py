@@ -19,7 +19,7 @@ from syndicate.model import (
     Secret,
 )
 from syndicate.platforms import platform_names, publisher_class
-from syndicate.settings.schema import FeedConfig, Settings, SummariseConfig
+from syndicate.settings.schema import FeedConfig, Settings, SummariseConfig, WebConfig
 from syndicate.settings.values import (
     _ACCOUNT_KEYS,
     _COMPOSE_KEYS,
@@ -30,6 +30,7 @@ from syndicate.settings.values import (
     _NAME,
     _SUMMARISE_OPTIONS,
     _TIMEOUT,
+    _WEB_KEYS,
     _http_url,
     _Invalid,
     _option_value,
@@ -67,18 +68,20 @@ class _Loader:
         return self.build(raw)
 
     def build(self, raw: Mapping[str, Any]) -> Settings:
-        unknown = set(raw) - {"syndicate", "feeds", "accounts", "summarise"}
+        unknown = set(raw) - {"syndicate", "feeds", "accounts", "summarise", "web"}
         if unknown:
             raise self.fail(sorted(unknown)[0], "unknown top-level key or table")
         core = self.core(self.table(raw, "syndicate"))
         accounts = self.accounts(self.table(raw, "accounts"))
         summarise = self.summarise(self.table(raw, "summarise"))
+        web = self.web(self.table(raw, "web"))
         feeds = self.feeds(raw.get("feeds", []), accounts, core["poll_interval"])
         return Settings(
             source=self.path,
             feeds=feeds,
             accounts=accounts,
             summarise=summarise,
+            web=web,
             warnings=tuple(self.warnings),
             **core,
         )
@@ -134,6 +137,18 @@ class _Loader:
             llm_api_key=key if isinstance(key, Secret) else Secret(str(key or "")),
             llm_timeout=self.checked(where, _TIMEOUT, timeout),
         )
+
+    def web(self, table: Mapping[str, Any]) -> WebConfig:
+        unknown = set(table) - set(_WEB_KEYS)
+        if unknown:
+            raise self.fail(f"web.{sorted(unknown)[0]}", "unknown key")
+        values = {
+            key: self.checked(
+                f"web.{key}", parse, self.interpolate(table.get(key, default), f"web.{key}")
+            )
+            for key, (parse, default) in _WEB_KEYS.items()
+        }
+        return WebConfig(**values)
 
     def accounts(self, table: Mapping[str, Any]) -> dict[str, Account]:
         accounts: dict[str, Account] = {}

@@ -41,6 +41,20 @@ class SummariseConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    """[web]: the web app (`syndicate web`). `public_url` is the base of WebSub callback URLs;
+    while it is empty no feed is subscribed to its hub."""
+
+    bind: str = "127.0.0.1:8080"
+    public_url: str = ""
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        host, _, port = self.bind.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
+@dataclass(frozen=True)
 class Settings:
     source: Path | None
     data_dir: Path
@@ -54,6 +68,7 @@ class Settings:
     feeds: tuple[FeedConfig, ...] = ()
     accounts: Mapping[str, Account] = field(default_factory=dict)
     summarise: SummariseConfig = field(default_factory=SummariseConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     warnings: tuple[str, ...] = ()
 
     @property

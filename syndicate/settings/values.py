@@ -133,6 +133,28 @@ def _is_http_url(value: str) -> bool:
     return has_host and port_ok and not any(c.isspace() for c in value)
 
 
+def _bind(value: Any) -> str:
+    """HOST:PORT, e.g. 127.0.0.1:8080, 0.0.0.0:80 or [::1]:8080."""
+    text = _str(value).strip()
+    host, _, port = text.rpartition(":")
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not bare or (":" in bare and not host.startswith("[")) or any(c.isspace() for c in host):
+        raise _Invalid(f"expected HOST:PORT like 127.0.0.1:8080, got {value!r}")
+    if not port.isdecimal() or not 0 < int(port) <= 65535:
+        raise _Invalid(f"expected a port from 1 to 65535 after the colon, got {value!r}")
+    return text
+
+
+def _public_url(value: Any) -> str:
+    """Empty (no WebSub subscriptions) or the http(s) base URL hubs can reach us at."""
+    url = _str(value).strip()
+    if url and (not _is_http_url(url) or urlsplit(url).query or urlsplit(url).fragment):
+        raise _Invalid(
+            f"expected empty or an http(s) base URL like https://syndicate.example, got {url!r}"
+        )
+    return url.rstrip("/")
+
+
 def _template(value: str) -> str:
     """Checked like compose.render_text will read it, so a typo stops start-up, not a post."""
     try:
@@ -198,6 +220,10 @@ _SUMMARISE_OPTIONS = (
     OptionSpec("llm_model", default=""),
     OptionSpec("llm_api_key", secret=True, default=""),
 )
+_WEB_KEYS: dict[str, tuple[Callable[[Any], Any], Any]] = {
+    "bind": (_bind, "127.0.0.1:8080"),
+    "public_url": (_public_url, ""),
+}
 _FEED_KEYS = {"name", "url", "accounts", "backfill", "interval", "include", "exclude", "routes"}
 _COMPOSE_KEYS = {f.name for f in fields(ComposeOptions)}
 _ACCOUNT_KEYS = {"platform"} | _COMPOSE_KEYS

@@ -254,3 +254,64 @@ def store_summary(conn: sa.Connection, entry_id: int, summary: Mapping[str, Any]
         .where(entries.c.id == entry_id, entries.c.summary.is_(None))
         .values(summary=dict(summary))
     )
+
+
+# --- WebSub subscriptions -----------------------------------------------------------------
+
+_WEBSUB_COLUMNS = frozenset(
+    {
+        "hub",
+        "self_url",
+        "websub_state",
+        "websub_topic",
+        "websub_lease_until",
+        "websub_renew_at",
+    }
+)
+
+
+def feed_by_websub_token(conn: sa.Connection, token: str) -> FeedRow | None:
+    """The feed whose callback URL carries `token` (None for an unknown or empty token)."""
+    if not token:
+        return None
+    row = conn.execute(sa.select(feeds).where(feeds.c.websub_token == token)).one_or_none()
+    return None if row is None else _feed_row(row)
+
+
+def ensure_websub_credentials(conn: sa.Connection, feed_id: int, token: str, secret: str) -> None:
+    """Give the feed its callback token and HMAC secret, once: later calls keep the first."""
+    conn.execute(
+        feeds.update()
+        .where(feeds.c.id == feed_id, feeds.c.websub_token.is_(None))
+        .values(websub_token=token, websub_secret=secret)
+    )
+
+
+def set_websub(conn: sa.Connection, feed_id: int, **values: Any) -> None:
+    """Update the feed's hub, self URL or subscription state (and nothing else)."""
+    unknown = set(values) - _WEBSUB_COLUMNS
+    if unknown:
+        raise ValueError(f"not a WebSub column: {sorted(unknown)}")
+    conn.execute(feeds.update().where(feeds.c.id == feed_id).values(**values))
+
+
+def websub_subscriptions_due(conn: sa.Connection, now: datetime) -> list[int]:
+    """Active feeds with a hub that were never subscribed, whose lease is due for renewal, or
+    whose request failed or was never verified (retried once `websub_renew_at` passes)."""
+    query = sa.select(feeds.c.id).where(
+        feeds.c.status == FeedStatus.ACTIVE,
+        feeds.c.hub.is_not(None),
+        feeds.c.self_url.is_not(None),
+        sa.or_(feeds.c.websub_state.is_(None), feeds.c.websub_state.in_(("pending", "subscribed"))),
+        sa.or_(feeds.c.websub_renew_at.is_(None), feeds.c.websub_renew_at <= now),
+    )
+    return list(conn.execute(query.order_by(feeds.c.id)).scalars())
+
+
+def websub_unsubscriptions_due(conn: sa.Connection) -> list[int]:
+    """Feeds no longer in the config (paused) that still hold a subscription."""
+    query = sa.select(feeds.c.id).where(
+        feeds.c.status == FeedStatus.PAUSED,
+        feeds.c.websub_state.in_(("pending", "subscribed")),
+    )
+    return list(conn.execute(query.order_by(feeds.c.id)).scalars())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -28,6 +28,14 @@ class FeedRow:
     accept_pending: bool = False
     defer_until: datetime | None = None
     fetch_url: str | None = None
+    hub: str | None = None
+    self_url: str | None = None
+    websub_token: str | None = field(default=None, repr=False)
+    websub_secret: str | None = field(default=None, repr=False)
+    websub_state: str | None = None
+    websub_topic: str | None = None
+    websub_lease_until: datetime | None = None
+    websub_renew_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,11 @@ feeds = sa.Table(
     sa.Column("self_url", sa.Text),
     sa.Column("websub_secret", sa.Text),
     sa.Column("websub_lease_until", UTCDateTime),
+    # WebSub: the callback is /websub/<token>; the topic is the self URL we subscribed to.
+    sa.Column("websub_token", sa.String(64), unique=True),
+    sa.Column("websub_state", sa.String(16)),  # pending | subscribed | denied | unsubscribed
+    sa.Column("websub_topic", sa.Text),
+    sa.Column("websub_renew_at", UTCDateTime),
 )
 
 accounts = sa.Table(

@@ -23,6 +23,7 @@ def atom_feed(
     title: str = "Test blog",
     self_url: str = "https://blog.example.com/feeds/posts/default",
     author: str = "Test author",
+    hub: str | None = None,
 ) -> bytes:
     """Return a UTF-8 Atom document with `entries` in the given order.
 
@@ -36,6 +37,8 @@ def atom_feed(
     _text(feed, "title", title, type="text")
     _text(feed, "updated", _feed_updated(entries))
     _link(feed, "self", self_url, "application/atom+xml")
+    if hub:
+        ET.SubElement(feed, "link", rel="hub", href=hub)
     _link(feed, "alternate", _site_url(self_url), "text/html")
     _author(feed, author)
     for entry in entries:

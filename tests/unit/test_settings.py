@@ -201,6 +201,23 @@ def test_unknown_summarise_key_is_named(tmp_path: Path) -> None:
         load(write(tmp_path, '[summarise]\nllm_modle = "x"\n'), {})
 
 
+def test_web_table_defaults_to_loopback_and_no_websub(tmp_path: Path) -> None:
+    web = load(write(tmp_path, ""), {}).web
+    assert (web.bind, web.host_port, web.public_url) == ("127.0.0.1:8080", ("127.0.0.1", 8080), "")
+
+
+def test_web_table_is_read_and_validated(tmp_path: Path) -> None:
+    text = '[web]\nbind = "[::1]:9000"\npublic_url = "${PUBLIC}"\n'
+    web = load(write(tmp_path, text), {"PUBLIC": "https://syndicate.example/"}).web
+    assert (web.host_port, web.public_url) == (("::1", 9000), "https://syndicate.example")
+
+
+@pytest.mark.parametrize("key", ["password", "bnid"])
+def test_unknown_web_key_is_named(tmp_path: Path, key: str) -> None:
+    with pytest.raises(ConfigError, match=rf"web\.{key}: unknown key"):
+        load(write(tmp_path, f'[web]\n{key} = "x"\n'), {})
+
+
 def with_line(line: str) -> str:
     """MASTODON with one more line in [accounts.toots]."""
     return MASTODON + line + "\n"
@@ -269,6 +286,13 @@ BAD_VALUES = [
     (with_line('language = "EN"'), {}, "accounts.toots.language", "2-3 lowercase letters"),
     (with_line("max_characters = -1"), {}, "accounts.toots.max_characters", ">= 0"),
     ('[summarise]\nllm_base_url = "localhost:8080"\n', {}, "summarise.llm_base_url", "http(s)"),
+    ('[web]\nbind = "8080"\n', {}, "web.bind", "HOST:PORT"),
+    ('[web]\nbind = "0.0.0.0:99999"\n', {}, "web.bind", "1 to 65535"),
+    ('[web]\nbind = "::1:8080"\n', {}, "web.bind", "HOST:PORT"),
+    ("[web]\nbind = 8080\n", {}, "web.bind", "string"),
+    ('[web]\npublic_url = "syndicate.example"\n', {}, "web.public_url", "http(s)"),
+    ('[web]\npublic_url = "https://s.example/?x=1"\n', {}, "web.public_url", "base URL"),
+    ('[web]\npublic_url = "${NOPE}"\n', {}, "web.public_url", "NOPE is not set"),
     # 6. templates
     (with_line('template = "{titel}\\n{url}"'), {}, "accounts.toots.template", "{title}?"),
     (with_line('template = "{title"'), {}, "accounts.toots.template", "malformed"),
