@@ -86,6 +86,7 @@ class ParsedFeed:
     entries: tuple[FeedEntry, ...]
     hub: str = ""
     self_url: str = ""
+    ttl: float | None = None  # RSS <ttl>: minutes the feed asks to be left alone
 
 
 @dataclass(frozen=True)

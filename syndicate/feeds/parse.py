@@ -62,6 +62,7 @@ def parse_feed(body: bytes, url: str = "", headers: Mapping[str, str] | None = N
         entries=_entries(result.entries),
         hub=_link(result.feed, "hub"),
         self_url=_link(result.feed, "self"),
+        ttl=_minutes(result.feed.get("ttl")),
     )
 
 
@@ -140,6 +141,12 @@ def _image(raw: Any) -> str:
         if str(enclosure.get("type", "")).startswith("image/") and enclosure.get("href"):
             return _text(enclosure["href"])
     return ""
+
+
+def _minutes(value: Any) -> float | None:
+    """RSS <ttl>, a whole number of minutes; anything else is ignored."""
+    text = _text(value)
+    return float(text) if text.isdigit() and int(text) > 0 else None
 
 
 def _link(feed: Any, rel: str) -> str:

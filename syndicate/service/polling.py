@@ -33,6 +33,8 @@ from syndicate.settings import FeedConfig
 from syndicate.store import catalog, ledger
 from syndicate.store.rows import FeedRow
 
+PUSHED_FEED_SLOWDOWN = 4
+
 # --- polling ------------------------------------------------------------------------------
 
 
@@ -139,6 +141,7 @@ class _Poll:
             if fetched.not_modified or (digest == feed.body_hash and not fresh):
                 return self.unchanged(fetched.etag, fetched.last_modified)
             parsed = parse_feed(fetched.body, fetched.url, fetched.headers)
+            self.hints["ttl"] = parsed.ttl
             links = header_links(fetched.headers.get("link"), fetched.url)
         except RateLimitedFetch as e:
             self.hints = {"retry_after": e.retry_after}
@@ -172,6 +175,8 @@ class _Poll:
         """The feed's interval with jitter and backoff, never sooner than the server asked."""
         feeds = {f.name: f.interval for f in self.ctx.settings.feeds}
         interval = timedelta(seconds=feeds.get(self.feed.name, self.ctx.settings.poll_interval))
+        if self.feed.websub_state == "subscribed":
+            interval *= PUSHED_FEED_SLOWDOWN  # the hub pushes; polling is only the safety net
         return next_poll(now, interval=interval, errors=errors, rand=self.ctx.rand, **self.hints)
 
     def moved(self, url: str) -> None:

@@ -540,3 +540,14 @@ def test_a_permanent_redirect_moves_the_feed_and_says_so(
     clock.advance(hours=1)
     feeds.publish("/new.atom", atom_feed([sample_entry(2), sample_entry(1)]))
     assert len(poll(ctx).delivery_ids) == 1
+
+
+def test_an_rss_ttl_stretches_the_interval(
+    ctx: service.Context, feeds: FeedServer, clock: Clock
+) -> None:
+    rss = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><ttl>240</ttl>
+    <item><guid>1</guid><title>A</title><link>https://blog.example.com/a</link></item>
+    </channel></rss>"""
+    feeds.publish("/feed.atom", rss, "application/rss+xml")
+    poll(ctx)
+    assert feed_row(ctx).next_poll_at >= clock.now + timedelta(hours=4)
