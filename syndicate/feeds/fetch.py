@@ -183,10 +183,14 @@ class Fetcher:
         headers = {k.lower(): v for k, v in response.headers.items()}
         self._raise_for_status(response.status_code, response.reason, headers, url)
         not_modified = response.status_code == 304
+        body = b"" if not_modified else self._read_capped(response, url, deadline)
+        # Nothing left unread: hand the connection back to the pool for the next poll (closing
+        # the response would drop it, and a 304-heavy round would open one per feed).
+        response.raw.release_conn()
         return FetchResult(
             url=url,
             not_modified=not_modified,
-            body=b"" if not_modified else self._read_capped(response, url, deadline),
+            body=body,
             # A 304 carries the validators too and updates them (RFC 9111 §4.3.4).
             etag=headers.get("etag"),
             last_modified=headers.get("last-modified"),

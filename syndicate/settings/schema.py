@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from syndicate.errors import ConfigError
@@ -76,8 +77,13 @@ class Settings:
         return not self.broker_url
 
     def feed(self, name: str) -> FeedConfig:
-        for feed in self.feeds:
-            if feed.name == name:
-                return feed
-        known = ", ".join(f.name for f in self.feeds) or "none"
-        raise ConfigError(f"no feed named {name!r} in {self.source} (feeds: {known})")
+        found = self.feeds_by_name.get(name)
+        if found is None:
+            known = ", ".join(f.name for f in self.feeds) or "none"
+            raise ConfigError(f"no feed named {name!r} in {self.source} (feeds: {known})")
+        return found
+
+    @cached_property
+    def feeds_by_name(self) -> dict[str, FeedConfig]:
+        """Looked up on every poll: an index, not a scan of thousands of feeds."""
+        return {feed.name: feed for feed in self.feeds}

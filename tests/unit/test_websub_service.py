@@ -4,6 +4,7 @@ and the new delivery is posted within the push request."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
@@ -284,8 +285,9 @@ def test_no_public_url_means_no_subscription(
 ) -> None:
     feeds.publish("/feed.atom", document(hub, 1))
     service.poll_feed(ctx, ctx.feed_ids["blog"], Trigger.SCHEDULE)
-    web = ctx.settings.web.__class__(public_url="")
-    ctx.settings = ctx.settings.__class__(**{**ctx.settings.__dict__, "web": web})
+    ctx.settings = dataclasses.replace(
+        ctx.settings, web=dataclasses.replace(ctx.settings.web, public_url="")
+    )
     assert websub.renew_due(ctx) == []
     assert websub.subscribe(ctx, ctx.feed_ids["blog"]).skipped
     assert hub.requests == []
