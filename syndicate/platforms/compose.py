@@ -3,7 +3,8 @@
 Every platform renders through `render`, for preview and publish alike, so a dry run shows
 exactly what would be sent. The length is whatever the platform's counter says about the whole
 candidate text: counters are not additive (URLs count as a fixed length, clusters can join at
-the seams), so candidates are measured, never estimated.
+the seams), so candidates are measured, never estimated; a `Meter` measures each distinct
+candidate of a render once.
 
 Degrading, from the first thing given up to the last: hashtags (from the end), sentences (from
 the end), the first sentence cut at a word boundary with "…", the summary, the title cut at a
@@ -19,6 +20,8 @@ link is left out of a post that carries the whole summary.
 
 from __future__ import annotations
 
+import functools
+import re
 import string
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -31,13 +34,14 @@ from syndicate.platforms.cuts import (
     ELLIPSIS,
     cut_at,
     cut_points,
-    join_sentences,
+    joined_pieces,
     keeps_urls,
     last_fitting,
     longest_prefix,
 )
 from syndicate.platforms.facets import card_for, facets_for
 from syndicate.platforms.hashtags import allowed_categories, hashtags_from
+from syndicate.platforms.meter import Meter
 from syndicate.platforms.rules import Counter, PlatformRules
 from syndicate.platforms.textlen import find_urls, linkedin_escape
 from syndicate.platforms.thread import ThreadShape, split_thread
@@ -52,6 +56,9 @@ _LINE_BREAKS = regex.compile(r"\r\n?")
 # A BOM and the noncharacters X refuses mean nothing in a post anywhere.
 _UNWANTED = regex.compile(r"[\ufffe\ufeff\uffff]")
 _SURROGATE = regex.compile(r"[\ud800-\udfff]")
+# Anything `_clean` changes besides the outer whitespace (the stdlib `re` finds a plain class
+# faster than `regex`).
+_UNCLEAN = re.compile("[\r\ufffe\ufeff\uffff\ud800-\udfff]")
 
 
 def render(
@@ -69,17 +76,20 @@ def render(
         )
     rules = rules if limit is None else replace(rules, limit=limit)
     content = _content(summary, options)
-    outcome = _compose(content, parse_template(options.template), rules, link=options.link)
+    meter = Meter(rules)
+    outcome = _compose(content, parse_template(options.template), meter, link=options.link)
     notes = outcome.composer.notes
     thread: tuple[str, ...] = ()
     if options.thread and rules.threads and outcome.dropped:
         thread, thread_notes = split_thread(content.sentences, outcome.composer.thread_shape())
         notes.extend(thread_notes)
     text = thread[0] if thread else outcome.text
+    if not text.strip():
+        raise PermanentError("nothing to post: the entry has no title, text or link")
     return Post(
         platform=rules.name,
         text=text,
-        length=rules.count(text),
+        length=meter.count(text),
         limit=rules.limit,
         facets=facets_for(text, content.url) if rules.facets else (),
         card=card_for(summary) if rules.card and (thread or outcome.shows_url) else None,
@@ -96,6 +106,11 @@ def render_text(summary: Summary, template: str, limit: int, count: Counter) -> 
 
 def parse_template(template: str) -> list[tuple[str, str]]:
     """(literal text, placeholder name or "") pairs; `{{` and `}}` are literal braces."""
+    return list(_parse_template(template))
+
+
+@functools.lru_cache(maxsize=64)  # an account's template is parsed for every post
+def _parse_template(template: str) -> tuple[tuple[str, str], ...]:
     try:
         fields = list(string.Formatter().parse(template))
     except ValueError as e:
@@ -108,7 +123,7 @@ def parse_template(template: str) -> list[tuple[str, str]]:
             known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
             raise ConfigError(f"template placeholder {shown} is not supported; use {known}")
         layout.append((literal, name or ""))
-    return layout
+    return tuple(layout)
 
 
 @dataclass(frozen=True)
@@ -122,22 +137,33 @@ class _Content:
     hashtags: tuple[str, ...]
     author: str
     categories: str
+    pieces: tuple[str, ...]  # the sentences with what joins them (`cuts.joined_pieces`)
+
+    def summary_of(self, n: int) -> str:
+        """The first `n` sentences joined, as `cuts.join_sentences` joins them."""
+        return "".join(self.pieces[: 2 * n - 1]) if n else ""
 
 
+# An entry is rendered for every account in a row: its pieces are cleaned once.
+@functools.lru_cache(maxsize=16)
 def _content(summary: Summary, options: ComposeOptions) -> _Content:
+    sentences = tuple(s for s in map(_clean, summary.sentences) if s)
     return _Content(
         title=_clean(summary.title),
-        sentences=tuple(s for s in map(_clean, summary.sentences) if s),
+        sentences=sentences,
         abstract=_clean(summary.abstract),
         url=summary.link.strip(),
         hashtags=hashtags_from(summary.categories, options),
         author=_clean(summary.author),
         categories=", ".join(map(_clean, allowed_categories(summary.categories, options))),
+        pieces=tuple(joined_pieces(sentences)),
     )
 
 
 def _clean(text: str) -> str:
     """One form for line breaks; no BOM, no noncharacters, no surrogates left unpaired."""
+    if not _UNCLEAN.search(text):
+        return text.strip()
     if _SURROGATE.search(text):
         # Pairs left as two code points (a 'surrogatepass' decode) join; lone ones become U+FFFD.
         text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
@@ -147,9 +173,13 @@ def _clean(text: str) -> str:
 def _tidy(text: str) -> str:
     """Remove what empty placeholders leave behind: trailing spaces, doubled blank lines."""
     lines = [line.rstrip() for line in text.split("\n")]
-    text = _BLANK_LINES.sub("\n\n", "\n".join(lines))
-    collapsed: str = _SPACE_RUNS.sub(" ", text)
-    return collapsed.strip()
+    text = "\n".join(lines)
+    # Most candidates have neither: a look for the plain string is cheaper than a scan.
+    if "\n\n\n" in text:
+        text = _BLANK_LINES.sub("\n\n", text)
+    if "  " in text:
+        text = _SPACE_RUNS.sub(" ", text)
+    return text.strip()
 
 
 @dataclass(frozen=True)
@@ -171,13 +201,13 @@ class _Outcome:
 
 
 def _compose(
-    content: _Content, layout: list[tuple[str, str]], rules: PlatformRules, *, link: str
+    content: _Content, layout: list[tuple[str, str]], meter: Meter, *, link: str
 ) -> _Outcome:
     if link == LINK_WHEN_TRUNCATED:
-        outcome = _Composer(content, layout, rules, show_url=False).compose()
+        outcome = _Composer(content, layout, meter, show_url=False).compose()
         if outcome.text and not outcome.truncated:  # the whole summary, and something to say
             return outcome
-    return _Composer(content, layout, rules, show_url=True).compose()
+    return _Composer(content, layout, meter, show_url=True).compose()
 
 
 @dataclass
@@ -186,15 +216,18 @@ class _Composer:
 
     content: _Content
     layout: list[tuple[str, str]]
-    rules: PlatformRules
+    meter: Meter
     show_url: bool
     notes: list[str] = field(default_factory=list)
     show_extras: bool = True  # {author} and {categories}
 
     def __post_init__(self) -> None:
+        self.rules = self.meter.rules
+        self.placeholders = {name for _, name in self.layout}
         self.url = self.content.url if self.show_url else ""
         # Only a template that shows the link promises it; a detected URL must stay one URL.
         self.promises_url = self.shows("url") and bool(self.url)
+        self.url_is_link = _is_link(self.content.url, self.rules)
         self.literals = [(self.escape(literal, tags=True), name) for literal, name in self.layout]
 
     def compose(self) -> _Outcome:
@@ -216,9 +249,9 @@ class _Composer:
             self.show_extras = False
             self.notes.append("no room for {author} or {categories}: left out")
         text = self.render(floor)
-        if not self.rules.fits(text):
+        if not self.meter.fits(text):
             raise PermanentError(
-                f"the link and the template's literal text count {self.rules.count(text)},"
+                f"the link and the template's literal text count {self.meter.count(text)},"
                 f" over the limit of {self.rules.limit}"
             )
         if not self.link_intact(text):
@@ -261,7 +294,7 @@ class _Composer:
 
     def longest_cut(self, text: str, parts_of: Callable[[str], _Parts]) -> str | None:
         """The longest word-boundary cut of `text` (URLs kept) whose post fits."""
-        find = self.rules.find_urls
+        find = self.meter.find_urls
         urls = find(text)
         points = cut_points(text, urls)
 
@@ -273,7 +306,7 @@ class _Composer:
         return None if found is None else cut_at(text, points[found])
 
     def with_sentences(self, n: int) -> _Parts:
-        return _Parts(self.content.title, join_sentences(self.content.sentences[:n]))
+        return _Parts(self.content.title, self.content.summary_of(n))
 
     def with_hashtags(self, parts: _Parts) -> _Parts | None:
         """`parts` with as many hashtags as fit, or None when not even `parts` fits."""
@@ -288,13 +321,21 @@ class _Composer:
         return self.text_fits(self.render(parts))
 
     def text_fits(self, text: str) -> bool:
-        return self.rules.fits(text) and self.link_intact(text)
+        return self.meter.fits(text) and self.link_intact(text)
 
     def link_intact(self, text: str) -> bool:
-        return not self.promises_url or _link_intact(text, self.url, self.rules)
+        return not self.promises_url or self.link_intact_in(text)
+
+    def link_intact_in(self, text: str) -> bool:
+        """Whether the entry's link stands in `text` as the very link the platform will see."""
+        url = self.content.url
+        if not self.url_is_link:
+            return url in text  # not a URL to this platform: it only has to be there, unchanged
+        # Text glued to the link ("{url}{hashtags}", "…" after it) would change what it opens.
+        return any(text[start:end] == url for start, end in self.meter.find_urls(text))
 
     def shows(self, name: str) -> bool:
-        return any(placeholder == name for _, placeholder in self.layout)
+        return name in self.placeholders
 
     def escape(self, text: str, *, tags: bool = False) -> str:
         return linkedin_escape(text, keep_hashtags=tags) if self.rules.escape else text
@@ -303,13 +344,14 @@ class _Composer:
         values = {"title": parts.title, "summary": parts.summary}
         if self.show_extras:
             values |= {"author": self.content.author, "categories": self.content.categories}
-        values = {name: self.escape(value) for name, value in values.items()}
+        if self.rules.escape:
+            values = {name: self.escape(value) for name, value in values.items()}
         values["url"] = self.url
-        values["hashtags"] = " ".join("#" + tag for tag in parts.hashtags)
-        return _tidy("".join(literal + values.get(name, "") for literal, name in self.literals))
+        values["hashtags"] = " ".join(["#" + tag for tag in parts.hashtags])
+        return _tidy("".join([literal + values.get(name, "") for literal, name in self.literals]))
 
     def outcome(self, parts: _Parts) -> _Outcome:
-        whole = join_sentences(self.content.sentences)
+        whole = "".join(self.content.pieces)
         abstract = bool(self.content.abstract) and parts.summary == self.content.abstract
         truncated = parts.title != self.content.title or parts.summary != whole
         dropped = parts.summary != whole and not abstract and self.shows("summary")
@@ -317,23 +359,20 @@ class _Composer:
 
     def thread_shape(self) -> ThreadShape:
         """Part 1 is this template with the link held back; the last part ends with the link."""
-        first = _Composer(self.content, self.layout, self.rules, show_url=False)
+        first = _Composer(self.content, self.layout, self.meter, show_url=False)
         first.show_extras = self.show_extras
-        url, rules = self.content.url, self.rules
+        url, fits = self.content.url, self.meter.fits
         return ThreadShape(
             first=lambda body, k: first.render(first.tagged(_Parts(self.content.title, body), k)),
             middle=self.escape,
             last=lambda body: _tidy(f"{self.escape(body)}\n\n{url}"),
-            fits=self.rules.fits,
-            fits_last=lambda text: self.rules.fits(text) and _link_intact(text, url, rules),
-            find_urls=self.rules.find_urls,
+            fits=fits,
+            fits_last=lambda text: fits(text) and self.link_intact_in(text),
+            find_urls=self.meter.find_urls,
             tags=len(self.content.hashtags) if self.shows("hashtags") else 0,
         )
 
 
-def _link_intact(text: str, url: str, rules: PlatformRules) -> bool:
-    """Whether `url` stands in `text` as the very link the platform will see."""
-    if rules.find_urls(url) != [(0, len(url))]:
-        return url in text  # not a URL to this platform: it only has to be there, unchanged
-    # Text glued to the link ("{url}{hashtags}", "…" after it) would change what it opens.
-    return any(text[start:end] == url for start, end in rules.find_urls(text))
+def _is_link(url: str, rules: PlatformRules) -> bool:
+    """Whether the platform sees `url`, standing alone, as one whole link."""
+    return rules.find_urls(url) == [(0, len(url))]

@@ -9,16 +9,20 @@ characters is measured a dozen times on short prefixes, never whole.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Sequence
 from itertools import pairwise
 
 import regex
+
+from syndicate.platforms.textlen import clusters_are_code_points
 
 ELLIPSIS = "…"
 
 UrlFinder = Callable[[str], list[tuple[int, int]]]
 
 _GRAPHEME = regex.compile(r"\X")
+_BEFORE_SPACE = re.compile(r"\S(?=\s)")
 # Scripts written without spaces between words: a cut may fall between two of their clusters.
 _NO_SPACE_SCRIPT = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}]")
 # Text a cut leaves dangling before the ellipsis ("Hello, world,…").
@@ -32,16 +36,31 @@ _SUBSTANCE = regex.compile(rf"[^\s{regex.escape(_DANGLING)}]")
 
 def join_sentences(sentences: Iterable[str]) -> str:
     """Sentences joined by a space, except where Chinese and Japanese write none ("。次")."""
-    pieces: list[str] = []
-    for sentence in sentences:
-        if pieces and not (_CJK_END.search(pieces[-1]) and _CJK_START.match(sentence)):
-            pieces.append(" ")
+    return "".join(joined_pieces(list(sentences)))
+
+
+def joined_pieces(sentences: Sequence[str]) -> list[str]:
+    """The sentences with what joins them, "" or " ", between: `join_sentences` of the first n
+    is "".join of the first 2n - 1 pieces."""
+    pieces = [*sentences[:1]]
+    for before, sentence in pairwise(sentences):
+        pieces.append("" if _ends_cjk(before) and _CJK_START.match(sentence) else " ")
         pieces.append(sentence)
-    return "".join(pieces)
+    return pieces
+
+
+def _ends_cjk(text: str) -> bool:
+    # `$` matches at the end or before a final "\n": only the last two characters can match,
+    # and searching from there spares a scan of the whole sentence.
+    return not text[-2:].isascii() and _CJK_END.search(text, max(0, len(text) - 2)) is not None
 
 
 def word_ends(text: str) -> list[int]:
     """Offsets (inside `text`) at which a word ends."""
+    if clusters_are_code_points(text) and not _NO_SPACE_SCRIPT.search(text):
+        # Most text: no cluster to keep whole, no script without spaces. A word ends where a
+        # space follows something else (`re`'s \s is `str.isspace`).
+        return [match.end() for match in _BEFORE_SPACE.finditer(text)]
     clusters: list[tuple[int, str]] = [(m.start(), m.group()) for m in _GRAPHEME.finditer(text)]
     ends: list[int] = []
     token_start = 0

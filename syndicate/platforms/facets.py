@@ -87,13 +87,14 @@ def _description(summary: Summary) -> str:
     """The abstract, or the leading sentences that fit the card, or the first one cut."""
     if summary.abstract.strip():
         return _fit_description(" ".join(summary.abstract.split()))
-    sentences = [" ".join(s.split()) for s in summary.sentences if s.strip()]
+    # Only the leading sentences are read: a long post's others never reach the card.
+    sentences = (" ".join(s.split()) for s in summary.sentences if s.strip())
     taken: list[str] = []
     for sentence in sentences:
         if grapheme_length(join_sentences([*taken, sentence])) > CARD_DESCRIPTION_GRAPHEMES:
-            break
+            return join_sentences(taken) if taken else _fit_description(sentence)
         taken.append(sentence)
-    return join_sentences(taken) if taken or not sentences else _fit_description(sentences[0])
+    return join_sentences(taken)
 
 
 def _fit_description(text: str) -> str:

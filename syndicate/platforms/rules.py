@@ -21,13 +21,17 @@ from syndicate.platforms.textlen import (
     find_urls,
     linkedin_length,
     mastodon_length,
+    mastodon_measure,
     utf8_length,
     x_find_urls,
     x_length,
+    x_measure,
 )
 
 Counter = Callable[[str], int]
 UrlFinder = Callable[[str], list[tuple[int, int]]]
+# The count and the URLs of a text from one scan, where the counter finds the URLs anyway.
+Measure = Callable[[str], tuple[int, list[tuple[int, int]]]]
 
 X_LIMIT = 280  # weighted; paid accounts may post longer, but design for everyone
 X_URL_LENGTH = 23
@@ -62,13 +66,16 @@ class PlatformRules:
     card: bool = False  # the client supplies the link card (Bluesky, LinkedIn)
     escape: bool = False  # reserved characters are backslash-escaped (LinkedIn)
     threads: bool = False  # thread mode can chain replies
+    measure: Measure | None = None  # (count(t), find_urls(t)) in one scan; None: each alone
 
-    def fits(self, text: str, limit: int | None = None) -> bool:
-        """Whether `text` is within `limit` (default: the platform's) and every other cap."""
+    def fits(self, text: str, limit: int | None = None, *, count: Counter | None = None) -> bool:
+        """Whether `text` is within `limit` (default: the platform's) and every other cap.
+
+        `count` stands in for the platform's counter on the whole text (a memoising one)."""
         limit = self.limit if limit is None else limit
         if self._head_too_long(text, limit):
             return False
-        if self.count(text) > limit:
+        if (count or self.count)(text) > limit:
             return False
         return self.max_bytes is None or utf8_length(text) <= self.max_bytes
 
@@ -88,7 +95,15 @@ class PlatformRules:
 
 
 RULES: dict[str, PlatformRules] = {
-    "x": PlatformRules("x", X_LIMIT, x_length, x_find_urls, url_length=X_URL_LENGTH, threads=True),
+    "x": PlatformRules(
+        "x",
+        X_LIMIT,
+        x_length,
+        x_find_urls,
+        url_length=X_URL_LENGTH,
+        threads=True,
+        measure=x_measure,
+    ),
     "mastodon": PlatformRules(
         "mastodon",
         MASTODON_DEFAULT_LIMIT,
@@ -96,6 +111,7 @@ RULES: dict[str, PlatformRules] = {
         find_urls,
         url_length=MASTODON_URL_LENGTH,
         threads=True,
+        measure=mastodon_measure,
     ),
     "bluesky": PlatformRules(
         "bluesky",
@@ -121,5 +137,6 @@ RULES: dict[str, PlatformRules] = {
         find_urls,
         url_length=MASTODON_URL_LENGTH,
         threads=True,
+        measure=mastodon_measure,
     ),
 }

@@ -9,25 +9,51 @@ accepted or refused with a 422.
 
 The other platforms' counters sit beside it (reference/platforms.md §1, feeds.md §8.1): X's
 weighted length comes from twitter-text-parser, the port of twitter-text v3 that passes the
-shared conformance suite; Bluesky counts graphemes and UTF-8 bytes; LinkedIn counts UTF-16
-units of the text after its reserved characters are escaped; Facebook UTF-16 units
-(conservative, the unit is undocumented); Tumblr code points.
+shared conformance suite (in `xtext`, re-exported here); Bluesky counts graphemes and UTF-8
+bytes; LinkedIn counts UTF-16 units of the text after its reserved characters are escaped;
+Facebook UTF-16 units (conservative, the unit is undocumented); Tumblr code points.
 """
 
 from __future__ import annotations
 
 import functools
-import math
-import unicodedata
-import warnings
-from collections.abc import Mapping
-from dataclasses import dataclass
-from types import SimpleNamespace
-from typing import Any, NamedTuple
+import sys
+from typing import NamedTuple
 
 import regex
 
 from syndicate.platforms.tlds import COUNTRY_TLDS, GENERIC_TLDS
+from syndicate.platforms.wordscan import WordScanner
+from syndicate.platforms.xtext import (
+    TweetParse,
+    x_config,
+    x_find_urls,
+    x_length,
+    x_measure,
+    x_parse,
+)
+
+__all__ = [
+    "MASTODON_URL_LENGTH",
+    "TweetParse",
+    "bluesky_length",
+    "clusters_are_code_points",
+    "code_point_length",
+    "facebook_length",
+    "find_urls",
+    "grapheme_length",
+    "linkedin_escape",
+    "linkedin_length",
+    "mastodon_length",
+    "mastodon_measure",
+    "utf8_length",
+    "utf16_length",
+    "x_config",
+    "x_find_urls",
+    "x_length",
+    "x_measure",
+    "x_parse",
+]
 
 MASTODON_URL_LENGTH = 23
 # twitter-text refuses URLs longer than this (its backend limit); Mastodon inherits the check.
@@ -36,8 +62,12 @@ _MAX_URL_LENGTH = 4096
 _MAX_TCO_SLUG_LENGTH = 40
 
 _GRAPHEME = regex.compile(r"\X")
-_LINE_ENDS = regex.compile(r"\r\n|\r|\n")
-_NON_SPACE_RUN = regex.compile(r"\S+")
+# What can join a grapheme cluster to its neighbour (CR joins LF): Hangul jamo and syllables,
+# combining marks, ZWJ, prepended concatenation marks and regional indicators.
+_CLUSTER_JOINING = regex.compile(
+    r"[\r\p{GCB=Extend}\p{GCB=ZWJ}\p{GCB=SpacingMark}\p{GCB=Prepend}\p{GCB=L}\p{GCB=V}"
+    r"\p{GCB=T}\p{GCB=LV}\p{GCB=LVT}\p{GCB=Regional_Indicator}]"
+)
 _BLANK = regex.compile(r"\p{White_Space}*")
 
 
@@ -52,7 +82,27 @@ class _Entity(NamedTuple):
 
 def grapheme_length(text: str) -> int:
     """User-perceived characters (extended grapheme clusters), as Mastodon and Bluesky count."""
+    if clusters_are_code_points(text):
+        return len(text)
     return len(_GRAPHEME.findall(text))
+
+
+def clusters_are_code_points(text: str) -> bool:
+    """Whether every code point of `text` is a grapheme cluster of its own, as in most text:
+    then there is nothing to segment (this look is ~15x faster than segmenting)."""
+    return _cluster_joining().isdisjoint(text)
+
+
+@functools.cache
+def _cluster_joining() -> frozenset[str]:
+    """The characters of `_CLUSTER_JOINING`, taken from the regex module's own Unicode data so
+    that they agree with its `\\X` (~0.1 s, once)."""
+    found: set[str] = set()
+    # Block by block: one string of every code point would take ~100 MB to scan.
+    for low in range(0, sys.maxunicode + 1, 4096):
+        block = "".join(map(chr, range(low, min(low + 4096, sys.maxunicode + 1))))
+        found.update(_CLUSTER_JOINING.findall(block))
+    return frozenset(found)
 
 
 def utf8_length(text: str) -> int:
@@ -85,167 +135,6 @@ def facebook_length(text: str) -> int:
     return utf16_length(text)
 
 
-# --- X: twitter-text v3 through twitter-text-parser.
-
-
-@dataclass(frozen=True)
-class TweetParse:
-    """twitter-text's `parseTweet` result; ranges are inclusive UTF-16 offsets."""
-
-    weighted_length: int
-    valid: bool
-    permillage: int
-    valid_range: tuple[int, int]
-    display_range: tuple[int, int]
-
-
-def x_length(text: str) -> int:
-    """X's weighted length (config v3): URLs 23, emoji sequences 2, CJK and `…` 2.
-
-    `x_parse(text).weighted_length`, summed span by span: the composer counts hundreds of
-    candidates per post, and the per-character loop is most of the cost of a render.
-    """
-    normalized = _LINE_ENDS.sub("\n", unicodedata.normalize("NFC", text))
-    entities = _x_entities(_twitter_text(), normalized, discount_emoji=True)
-    weighted = position = 0
-    for start, (end, weight) in sorted(entities.items()):
-        if start >= position:  # one starting inside an earlier entity is skipped, as in the loop
-            weighted += _span_weight(normalized[position:start]) + weight
-            position = end
-    weighted += _span_weight(normalized[position:])
-    return int(weighted / x_config()["scale"])
-
-
-def _span_weight(span: str) -> int:
-    if span.isascii():
-        return len(span) * _char_weight("a")  # config v3 weighs all of U+0000-U+10FF alike
-    return sum(map(_char_weight, span))
-
-
-@functools.lru_cache(maxsize=4096)
-def _char_weight(char: str) -> int:
-    return int(_twitter_text().get_character_weight(char, x_config()))
-
-
-def x_parse(text: str, *, discount_emoji: bool = True) -> TweetParse:
-    """twitter-text's `parseTweet`; `discount_emoji=False` is config v2 (emoji per code point).
-
-    The loop is `twitter_text.parse_tweet`'s own, over the library's URL extractor, emoji
-    pattern, weights and invalid characters; it differs only in running the emoji pattern
-    (~2 ms per 500 characters, most of a render's time) over the words that hold an emoji
-    character instead of over the whole text.
-    """
-    lib, config = _twitter_text(), x_config()
-    scale, max_length = config["scale"], config["max_weighted_tweet_length"]
-    normalized = _LINE_ENDS.sub("\n", unicodedata.normalize("NFC", text))
-    entities = _x_entities(lib, normalized, discount_emoji=discount_emoji)
-    weighted, valid, valid_index, index = 0, True, 0, 0
-    while index < len(normalized):
-        if index in entities:
-            weighted += entities[index][1]
-            index = entities[index][0] - 1
-        else:
-            weighted += lib.get_character_weight(normalized[index], config)
-        valid = valid and not lib.has_invalid_characters(normalized[index])
-        if valid and weighted <= max_length * scale:
-            valid_index = index
-        index += 1
-    length = int(weighted / scale)
-    shrink = utf16_length(text) - utf16_length(normalized)
-    return TweetParse(
-        weighted_length=length,
-        valid=valid and 0 < length <= max_length,
-        permillage=math.floor(length / max_length * 1000),
-        valid_range=(0, utf16_length(normalized[: valid_index + 1]) - 1 + shrink),
-        display_range=(0, max(0, utf16_length(text) - 1)),
-    )
-
-
-def _x_entities(lib: Any, text: str, *, discount_emoji: bool) -> dict[int, tuple[int, int]]:
-    """start -> (end, weight) of the URLs and (config v3) emoji sequences of `text`."""
-    config = x_config()
-    entities: dict[int, tuple[int, int]] = {}
-    if discount_emoji and _emoji_characters().search(text):
-        # No emoji sequence holds whitespace: only words with an emoji character are scanned.
-        for word in _NON_SPACE_RUN.finditer(text):
-            if _emoji_characters().search(word.group()):
-                for match in lib.emoji.finditer(text, word.start(), word.end()):
-                    entities[match.start()] = (match.end(), config["default_weight"])
-    # URLs win over emoji at the same position, as in parse_tweet.
-    url_weight = config["transformed_url_length"] * config["scale"]
-    for start, end in x_find_urls(text):
-        entities[start] = (end, url_weight)
-    return entities
-
-
-def x_config() -> Mapping[str, Any]:
-    """The twitter-text configuration X counts with (v3, as in conformance/config-v3.json)."""
-    config: Mapping[str, Any] = _twitter_text().config["defaults"]
-    return config
-
-
-def x_find_urls(text: str) -> list[tuple[int, int]]:
-    """(start, end) offsets of every URL X counts as 23, scheme-less ones (`example.com`) too.
-
-    Offsets are code points into `text` as given; X counts the NFC form, so callers pass text
-    that NFC leaves alone where the offsets matter (URLs are ASCII or already NFC in practice).
-    """
-    found = _twitter_text().extract_urls_with_indices(text)
-    return [(int(url["indices"][0]), int(url["indices"][1])) for url in found]
-
-
-@functools.cache
-def _twitter_text() -> Any:
-    """The parts of twitter-text-parser we use, imported on first use (~0.2 s)."""
-    # It reads its emoji table through pkg_resources, which setuptools 81 deprecates loudly
-    # (and 82 removed: hence setuptools<82 in the dependencies).
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*pkg_resources", category=UserWarning)
-        from twitter_text.config import config
-        from twitter_text.extract_urls import extract_urls_with_indices
-        from twitter_text.get_character_weight import get_character_weight
-        from twitter_text.has_invalid_characters import has_invalid_characters
-        from twitter_text.regexp import emoji as emoji_table
-    return SimpleNamespace(
-        config=config,
-        extract_urls_with_indices=extract_urls_with_indices,
-        get_character_weight=get_character_weight,
-        has_invalid_characters=has_invalid_characters,
-        emoji=emoji_table.emoji,
-        emoji_table=emoji_table,
-    )
-
-
-@functools.cache
-def _emoji_characters() -> regex.Pattern[str]:
-    """Characters without which twitter-text's emoji pattern cannot match.
-
-    Every single-code-point emoji, and the non-ASCII code points of every sequence (each
-    sequence has one: keycaps end in U+20E3). ASCII digits, "#" and "*" are left out, or every
-    number would send the text through the emoji regex, which costs ~2 ms per 500 characters.
-    """
-    table = _twitter_text().emoji_table
-    points: set[int] = set()
-    for low, high in table.single_codepoint_emoji_ranges:
-        points.update(range(low, high + 1))
-    for entry in table.emoji_list:
-        sequence = [int(code, 16) for code in entry.codepoint.split()]
-        wide = [point for point in sequence if point > 0x7F]
-        points.update(wide or sequence)
-    return regex.compile("[" + "".join(_char_ranges(sorted(points))) + "]")
-
-
-def _char_ranges(points: list[int]) -> list[str]:
-    ranges: list[str] = []
-    start = previous = points[0]
-    for point in [*points[1:], -1]:
-        if point != previous + 1:
-            ranges.append(f"\\U{start:08x}" + (f"-\\U{previous:08x}" if previous > start else ""))
-            start = point
-        previous = point
-    return ranges
-
-
 # --- LinkedIn's "little" text format.
 
 # Reserved characters of the little format; unescaped, LinkedIn silently cuts the post there.
@@ -274,12 +163,23 @@ def linkedin_escape(text: str, *, keep_hashtags: bool = False) -> str:
 
 def mastodon_length(text: str, url_length: int = MASTODON_URL_LENGTH) -> int:
     """Length of a status as Mastodon's validator counts it (spoiler text not included)."""
+    return _countable_length(text, _entities(text), url_length)
+
+
+def mastodon_measure(text: str) -> tuple[int, list[tuple[int, int]]]:
+    """`mastodon_length(text)` and `find_urls(text)` from one scan: the composer needs both."""
+    entities = _entities(text)
+    urls = [(e.start, e.end) for e in entities if e.replacement is None]
+    return _countable_length(text, entities, MASTODON_URL_LENGTH), urls
+
+
+def _countable_length(text: str, entities: list[_Entity], url_length: int) -> int:
     # Ruby's `str.blank?` short-circuits countable_text: whitespace-only text counts 0.
     if _BLANK.fullmatch(text):
         return 0
     pieces: list[str] = []
     position = 0
-    for entity in _entities(text):
+    for entity in entities:
         pieces.append(text[position : entity.start])
         pieces.append("x" * url_length if entity.replacement is None else entity.replacement)
         position = entity.end
@@ -313,9 +213,29 @@ def _url_entities(text: str) -> list[_Entity]:
     # No match spans ASCII whitespace except the preceding character it consumes, so the scan
     # can be confined to the words holding "://" (and the character before each): the other
     # words only ever yield scheme-less matches, which are skipped.
-    for word in _PROTOCOL_WORD.finditer(text):
-        found.extend(_url_entities_in(text, max(0, word.start() - 1), word.end()))
+    for start, end in _protocol_words(text):
+        pos = max(0, start - 1)
+        found.extend(_Entity(pos + s, pos + e, None) for s, e in _word_urls(text[pos:end]))
     return found
+
+
+def _protocol_words(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each word (split at ASCII whitespace) that holds "://"."""
+    words: list[tuple[int, int]] = []
+    end = 0
+    while (found := text.find("://", end)) >= 0:
+        before = _WORD_BREAK_BEFORE.search(text, 0, found)
+        after = _WORD_BREAK.search(text, found)
+        end = len(text) if after is None else after.start()
+        words.append((0 if before is None else before.end(), end))
+    return words
+
+
+def _scan_word(piece: str) -> tuple[tuple[int, int], ...]:
+    return tuple((e.start, e.end) for e in _url_entities_in(piece, 0, len(piece)))
+
+
+_word_urls = WordScanner(_scan_word)
 
 
 def _url_entities_in(text: str, pos: int, endpos: int) -> list[_Entity]:
@@ -370,8 +290,9 @@ _MENTION = regex.compile(
     rf"(?<![=/{_WORD_CHARS}])@((?i:[a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)(?:@{_WORD}+(?:[.-]+{_WORD}+)*)?)"
 )
 _END_MENTION = regex.compile(rf"(?:[@＠]|[{_LATIN_ACCENTS}]+|://)", regex.IGNORECASE)
-# A word for the URL scan: queries may hold Unicode spaces (U+00A0 and up), never these.
-_PROTOCOL_WORD = regex.compile(r"[^\t-\r \x85]*://[^\t-\r \x85]*")
+# Word breaks for the URL scan: queries may hold Unicode spaces (U+00A0 and up), never these.
+_WORD_BREAK = regex.compile(r"[\t-\r \x85]")
+_WORD_BREAK_BEFORE = regex.compile(r"(?r)[\t-\r \x85]")  # searched backwards
 _TCO = regex.compile(r"https?://t\.co/([a-z0-9]+)", regex.IGNORECASE)
 
 

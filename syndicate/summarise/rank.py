@@ -24,6 +24,8 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
+from operator import mul, sub
 
 import regex
 
@@ -78,7 +80,8 @@ _DANGLING = regex.compile(
         |by\ contrast|in\ contrast|because\ of\ (?:this|that))\b)""",
     regex.VERBOSE | regex.IGNORECASE,
 )
-_CODE_SYMBOLS = regex.compile(r"[{}()\[\];=<>#&|*\\/_`$@~^]")
+_CODE_SYMBOLS = re.compile(r"[{}()\[\];=<>#&|*\\/_`$@~^]")
+_ASCII_LETTERS = re.compile("[A-Za-z]+")
 _TERMINAL = ".!?…。！？\"'”’)"
 # Cue phrases (Edmundson's "stigma" words), English only; other languages rank on centrality,
 # position and form. Throat-clearing talks about the writer, the occasion or the text itself
@@ -149,15 +152,23 @@ def order_for_post(sentences: Sequence[Sentence], scores: Sequence[float]) -> li
 
 
 def _terms(words: Sequence[str]) -> list[str]:
-    folded = (word.casefold() for word in words)
-    return [_stem(word) for word in folded if word not in _STOPWORDS and _is_term(word)]
+    return [term for term in map(_term, words) if term is not None]
+
+
+# Posts repeat their words: each is folded, checked and stemmed once.
+@lru_cache(maxsize=65_536)
+def _term(word: str) -> str | None:
+    """The word's term: folded and stemmed; None for a stopword or a lone non-CJK character."""
+    folded = word.casefold()
+    if folded in _STOPWORDS or not _is_term(folded):
+        return None
+    return _stem(folded)
 
 
 def _is_term(word: str) -> bool:
     return len(word) > 1 or _CJK.match(word) is not None
 
 
-@lru_cache(maxsize=65_536)
 def _stem(word: str) -> str:
     """A light English suffix strip, so "customer" and "customers" count as one term."""
     for suffix, keep in (("'s", 0), ("’s", 0), ("ies", 3), ("ing", 5), ("ed", 4), ("s", 3)):
@@ -173,38 +184,52 @@ def _tf_idf(terms: Sequence[Sequence[str]], given: set[str]) -> list[dict[str, f
 
     Title terms count for less: every sentence of a post touches its topic, so sharing the
     title's words makes a sentence central without making it say anything the title does not."""
-    document_frequency = Counter(term for sentence in terms for term in set(sentence))
+    distinct = [sorted(set(sentence)) for sentence in terms]
+    document_frequency = Counter(chain.from_iterable(distinct))
     count = len(terms)
     idf = {
         term: (math.log((1 + count) / (1 + df)) + 1) * (_GIVEN_WEIGHT if term in given else 1.0)
         for term, df in document_frequency.items()
     }
     vectors: list[dict[str, float]] = []
-    for sentence in terms:
-        weights = {
-            term: (1 + math.log(tf)) * idf[term] for term, tf in sorted(Counter(sentence).items())
-        }
-        norm = math.sqrt(sum(w * w for w in weights.values()))
-        vectors.append({term: w / norm for term, w in weights.items()} if norm else {})
+    for sentence, keys in zip(terms, distinct, strict=True):
+        weights = _weights(sentence, keys, idf)
+        norm = math.sqrt(sum(map(mul, weights, weights)))
+        pairs = zip(keys, weights, strict=True)
+        vectors.append({term: weight / norm for term, weight in pairs} if norm else {})
     return vectors
+
+
+def _weights(sentence: Sequence[str], keys: list[str], idf: dict[str, float]) -> list[float]:
+    """(1 + log tf) * idf per distinct term, in `keys` order. 1 + log(1) is 1.0: a term said
+    once weighs its IDF as it is, and in most sentences every term is said once."""
+    if len(keys) == len(sentence):
+        return list(map(idf.__getitem__, keys))
+    tfs = Counter(sentence)
+    return [idf[t] if tfs[t] == 1 else (1 + math.log(tfs[t])) * idf[t] for t in keys]
 
 
 def _lexrank(vectors: Sequence[dict[str, float]]) -> list[float]:
     """PageRank over the cosine-similarity graph, scaled so the mean score is 1."""
     count = len(vectors)
     # Each sentence hands its score on in proportion to its similarities.
-    shares = [_proportions(neighbours) for neighbours in _similarity_edges(vectors)]
+    edges = _similarity_edges(vectors)
+    shares = [(source, _proportions(targets)) for source, targets in enumerate(edges) if targets]
     scores = [1.0 / count] * count
+    teleport = (1 - _DAMPING) / count
+    # The loop runs tens of times over every edge, so it is kept lean; it makes the same
+    # additions in the same order as ever, so the scores are the same to the last bit.
     for _ in range(_ITERATIONS):
         incoming = [0.0] * count
-        for score, neighbours in zip(scores, shares, strict=True):
+        for source, neighbours in shares:
+            score = scores[source]
             for target, share in neighbours:
                 incoming[target] += score * share
-        updated = [(1 - _DAMPING) / count + _DAMPING * value for value in incoming]
+        updated = [teleport + _DAMPING * value for value in incoming]
         # Sentences sharing nothing with the rest leak their mass; spread it evenly again.
         leaked = (1 - sum(updated)) / count
         updated = [value + leaked for value in updated]
-        converged = sum(abs(a - b) for a, b in zip(updated, scores, strict=True)) < _TOLERANCE
+        converged = sum(map(abs, map(sub, updated, scores))) < _TOLERANCE
         scores = updated
         if converged:
             break
@@ -212,27 +237,30 @@ def _lexrank(vectors: Sequence[dict[str, float]]) -> list[float]:
 
 
 def _proportions(neighbours: list[tuple[int, float]]) -> list[tuple[int, float]]:
-    total = sum(weight for _, weight in neighbours)
+    total = sum([weight for _, weight in neighbours])
     return [(target, weight / total) for target, weight in neighbours]
 
 
 def _similarity_edges(vectors: Sequence[dict[str, float]]) -> list[list[tuple[int, float]]]:
     """Cosine similarities above the noise floor, as adjacency lists (an inverted index keeps
-    the cost at the pairs that share a term, not all n² pairs)."""
+    the products to the pairs that share a term; a row of sums per sentence holds them)."""
     postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
     for index, vector in enumerate(vectors):
         for term, weight in vector.items():
             postings[term].append((index, weight))
-    similarity: dict[tuple[int, int], float] = defaultdict(float)
+    # similarity[i][j] for i < j, summed term by term in the order of the postings.
+    similarity = [[0.0] * len(vectors) for _ in vectors]
     for posting in postings.values():
-        for a, (i, left) in enumerate(posting):
+        for a, (i, left) in enumerate(posting[:-1]):  # most terms are in one sentence only
+            row = similarity[i]
             for j, right in posting[a + 1 :]:
-                similarity[i, j] += left * right
+                row[j] += left * right
     edges: list[list[tuple[int, float]]] = [[] for _ in vectors]
-    for (i, j), weight in sorted(similarity.items()):
-        if weight >= _MIN_SIMILARITY:
-            edges[i].append((j, weight))
-            edges[j].append((i, weight))
+    for i, row in enumerate(similarity):
+        for j, weight in enumerate(row[i + 1 :], i + 1):
+            if weight >= _MIN_SIMILARITY:  # pairs sharing no term stay at 0.0
+                edges[i].append((j, weight))
+                edges[j].append((i, weight))
     return edges
 
 
@@ -249,7 +277,7 @@ def _form(
 ) -> float:
     """How well the sentence reads on its own as the opening of a post."""
     text = sentence.text
-    factor = _length_factor(_word_count(words)) * _cues(text)
+    factor = _length_factor(_word_count(words, text)) * _cues(text)
     if not sentence.prose:
         factor *= 0.5
     if _DANGLING.match(text):
@@ -258,12 +286,14 @@ def _form(
         factor *= 0.3
     elif text[-1] not in _TERMINAL:
         factor *= 0.6  # a heading or a fragment
-    if terms and title_terms and sum(t in title_terms for t in terms) >= 0.7 * len(terms):
+    if terms and title_terms and sum(map(title_terms.__contains__, terms)) >= 0.7 * len(terms):
         factor *= 0.5  # repeats the title, which the post shows anyway
     return factor
 
 
-def _word_count(words: Sequence[str]) -> int:
+def _word_count(words: Sequence[str], text: str) -> int:
+    if _CJK.search(text) is None:
+        return len(words)  # most text: no word to look at
     cjk = sum(1 for word in words if _CJK.match(word))
     return len(words) - cjk + cjk // 2  # two CJK characters read like a word
 
@@ -271,9 +301,17 @@ def _word_count(words: Sequence[str]) -> int:
 def _is_code_like(text: str) -> bool:
     """Code, numbers or a lead-in to a list or an example: no hook for a post."""
     visible = len(text) - text.count(" ")
-    letters = sum(map(len, _LETTERS.findall(text)))
-    symbols = len(_CODE_SYMBOLS.findall(text))
-    return text.endswith(":") or letters < 0.6 * visible or symbols > 0.06 * visible
+    if text.endswith(":") or len(_CODE_SYMBOLS.findall(text)) > 0.06 * visible:
+        return True
+    return _letters_below(text, 0.6 * visible)
+
+
+def _letters_below(text: str, threshold: float) -> bool:
+    """Whether `text` has fewer letters than `threshold`. ASCII letters are counted first, by
+    the faster `re`: in most prose they alone reach it."""
+    if sum(map(len, _ASCII_LETTERS.findall(text))) >= threshold:
+        return False
+    return sum(map(len, _LETTERS.findall(text))) < threshold
 
 
 def _cues(text: str) -> float:

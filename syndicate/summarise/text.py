@@ -5,7 +5,9 @@ Everything here is pure and deterministic: no network, no language data to downl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import lxml.etree
 import lxml.html
@@ -40,11 +42,12 @@ _NOT_PROSE = frozenset(
         "summary", "address", "header", "footer", "nav", "aside",
     }
 )  # fmt: skip
-# Invisible characters a browser does not render as text: soft hyphen, zero-width space, BOM.
-_INVISIBLE = regex.compile(r"[\u00ad\u200b\ufeff]|[^\P{Cc}\t\n\r\f\v]")
-_SPACES = regex.compile(r"\s+")
+# Invisible characters a browser does not render as text: soft hyphen, zero-width space, BOM,
+# and the control characters other than \t\n\v\f\r. Plain classes like these two are matched
+# several times faster by the stdlib `re` than by `regex`.
+_INVISIBLE = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\u00ad\u200b\ufeff]")
 # Characters lxml refuses in text nodes; none of them is visible.
-_NOT_XML = regex.compile(r"[\x00-\x08\x0b\x0e-\x1f\ufffe\uffff]")
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0e-\x1f\ufffe\uffff]")
 
 # Abbreviations whose final "." does not end a sentence, lower-cased and without that ".". Left
 # out on purpose: common words or names ("Jan", "Mar", "est", "no"), and ones that usually end
@@ -69,11 +72,16 @@ _BREAK = regex.compile(
       | (?P<end>[。！？]+[」』”’)）]*)(?P<gap>\s*)(?=\S)""",
     regex.VERBOSE,
 )
+# Every break holds one of these.
+_TERMINAL_MARKS = ".!?…。！？"
 # Dotted abbreviations and initials: "e.g", "U.S", "J" (the final "." is not included).
 _DOTTED = regex.compile(r"(?:\p{L}\.)*\p{L}")
 # A list label standing where a sentence would start: "35.", "(2).", "iv.".
 _LABEL = regex.compile(r"[(\[]?(?:\p{Nd}{1,3}|[ivxlc]{1,5}|\p{L})[)\]]?", regex.IGNORECASE)
 _OPENING = "\"'“‘«„([¿¡"
+# The longest label: an opening bracket, five roman numerals, a closing bracket.
+_LONGEST_LABEL = 7
+_NON_SPACE = re.compile(r"\S")  # `re`'s \s is `str.isspace`, as `str.lstrip` strips
 # How far ahead a closing quote may be for a break inside quotes to be skipped: a quote that is
 # never closed must not glue the rest of a long paragraph into one sentence.
 _QUOTE_REACH = 400
@@ -86,6 +94,14 @@ _NOT_A_PICTURE = regex.compile(
 _HIDDEN_STYLE = regex.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", regex.IGNORECASE)
 # Containers that hold the whole document: never dropped for a widget-like class.
 _DOCUMENT = frozenset({"html", "body", "main", "article"})
+# Every element a plain HtmlElement: lxml.html's own lookup (form and input classes) runs in
+# Python for each element touched, this one in C.
+_PLAIN_HTML = lxml.etree.ElementDefaultClassLookup(
+    element=HtmlElement,
+    comment=lxml.html.HtmlComment,
+    pi=lxml.html.HtmlProcessingInstruction,
+    entity=lxml.html.HtmlEntity,
+)
 
 
 @dataclass(frozen=True)
@@ -112,12 +128,14 @@ class Content:
 
 def read_content(html: str) -> Content:
     """Clean paragraphs (boilerplate removed) and the first picture of an entry's HTML."""
-    root = visible_tree(html)
+    root = _parse(html)
     if root is None:
         return Content(())
-    image_url, image_alt = _first_picture(root)
+    found = _read(root, skip=_is_unseen)
+    image_url, image_alt = _first_picture(found.images)
     blocks = (
-        Block(strip_boilerplate(text), kind not in _NOT_PROSE) for kind, text in _blocks(root)
+        Block(strip_boilerplate(text), kind not in _NOT_PROSE)
+        for kind, text in _blocks(found.chunks)
     )
     return Content(tuple(block for block in blocks if block.text), image_url, image_alt)
 
@@ -126,8 +144,8 @@ def html_to_paragraphs(html: str) -> list[str]:
     """The readable paragraphs of an HTML fragment, entities decoded once, as a browser would.
 
     Hidden elements and widgets go; boilerplate lines stay (see `clean_paragraphs`)."""
-    root = visible_tree(html)
-    return [] if root is None else paragraphs_of(root)
+    root = _parse(html)
+    return [] if root is None else [text for _, text in _blocks(_read(root, _is_unseen).chunks)]
 
 
 def clean_paragraphs(html: str) -> list[str]:
@@ -154,6 +172,8 @@ def normalise_paragraph(text: str) -> str:
 
 def split_sentences(paragraph: str) -> list[str]:
     """Rule-based sentence split of one paragraph of clean text; deterministic, no data files."""
+    if not any(mark in paragraph for mark in _TERMINAL_MARKS):
+        return [paragraph.strip()] if paragraph.strip() else []  # a heading, a list item
     sentences: list[str] = []
     start = 0
     for candidate in _BREAK.finditer(paragraph):
@@ -170,6 +190,25 @@ def visible_tree(html: str) -> HtmlElement | None:
 
     None when there is nothing to parse. libxml2's HTML5 tokenizer decodes entities as a
     browser does (all HTML5 names, "&copy" without ";", Windows-1252 numbers)."""
+    root = _parse(html)
+    if root is None:
+        return None
+    for element in [e for e in root.iter() if isinstance(e, HtmlElement) and _is_unseen(e)]:
+        element.drop_tree()  # keeps the text that follows it
+    return root
+
+
+def paragraphs_of(root: HtmlElement) -> list[str]:
+    """The normalised, non-empty paragraphs under `root`, in document order."""
+    return [text for _, text in _blocks(_read(root).chunks)]
+
+
+def attribute(element: HtmlElement, name: str) -> str:
+    """An attribute's value, "" when absent."""
+    return str(element.get(name) or "")
+
+
+def _parse(html: str) -> HtmlElement | None:
     data = _NOT_XML.sub("", html.replace("\f", " ")).encode("utf-8", "replace")
     if not data.strip():
         return None
@@ -178,23 +217,11 @@ def visible_tree(html: str) -> HtmlElement | None:
     parser = lxml.html.HTMLParser(
         encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True
     )
+    parser.set_element_class_lookup(_PLAIN_HTML)
     try:
-        root = lxml.html.document_fromstring(data, parser=parser)
+        return lxml.html.document_fromstring(data, parser=parser)
     except (lxml.etree.ParserError, ValueError):
         return None  # "Document is empty": only markup that holds no element
-    for element in [e for e in root.iter() if isinstance(e, HtmlElement) and _is_unseen(e)]:
-        element.drop_tree()  # keeps the text that follows it
-    return root
-
-
-def paragraphs_of(root: HtmlElement) -> list[str]:
-    """The normalised, non-empty paragraphs under `root`, in document order."""
-    return [text for _, text in _blocks(root)]
-
-
-def attribute(element: HtmlElement, name: str) -> str:
-    """An attribute's value, "" when absent."""
-    return str(element.get(name) or "")
 
 
 def _is_unseen(element: HtmlElement) -> bool:
@@ -204,13 +231,15 @@ def _is_unseen(element: HtmlElement) -> bool:
         return True
     if tag in _DOCUMENT:
         return False
-    if element.get("hidden") is not None or _HIDDEN_STYLE.search(attribute(element, "style")):
+    style = element.get("style")
+    if element.get("hidden") is not None or (style and _HIDDEN_STYLE.search(style)):
         return True
-    return is_widget([*attribute(element, "class").split(), attribute(element, "id")])
+    classes, name = element.get("class"), element.get("id")
+    return bool(classes or name) and is_widget([*(classes or "").split(), name or ""])
 
 
-def _first_picture(root: HtmlElement) -> tuple[str, str]:
-    for img in root.iter("img"):
+def _first_picture(images: list[HtmlElement]) -> tuple[str, str]:
+    for img in images:
         # Lazy-loading themes keep the real address in data-src and a placeholder in src.
         src = attribute(img, "data-src") or attribute(img, "src")
         if not src or src.startswith("data:") or _NOT_A_PICTURE.search(src):
@@ -226,80 +255,88 @@ def _is_pixel(img: HtmlElement) -> bool:
     return any(size.removesuffix("px").strip() in {"0", "1", "2"} for size in sizes)
 
 
-def _blocks(root: HtmlElement) -> list[tuple[str, str]]:
-    """(innermost block element, normalised text) of each non-empty paragraph under `root`."""
-    chunks = ((kind, _normalise("".join(parts))) for kind, parts in _text_chunks(root))
-    return [(kind, text) for kind, text in chunks if text]
+def _blocks(chunks: list[tuple[str, list[str]]]) -> list[tuple[str, str]]:
+    """(innermost block element, normalised text) of each non-empty paragraph."""
+    texts = ((kind, _normalise("".join(parts))) for kind, parts in chunks)
+    return [(kind, text) for kind, text in texts if text]
 
 
-@dataclass(frozen=True)
-class _Enter:
-    name: str
+@dataclass
+class _Found:
+    chunks: list[tuple[str, list[str]]] = field(default_factory=lambda: [("", [])])
+    images: list[HtmlElement] = field(default_factory=list)
 
 
-_LEAVE = object()
+def _read(root: HtmlElement, skip: Callable[[HtmlElement], bool] | None = None) -> _Found:
+    """Text between block boundaries, in document order, with the block element it is in, and
+    the images, in one walk. Elements that `skip` names are left out as `drop_tree` leaves them
+    out (their tail stays), so `_read(root, _is_unseen)` reads what `visible_tree` keeps.
 
-
-def _text_chunks(root: HtmlElement) -> list[tuple[str, list[str]]]:
-    """Text between block boundaries, in document order, with the block element it is in.
-
-    Walks the tree with an explicit stack: deeply nested markup must not hit the recursion limit.
+    lxml's `iterwalk` visits the tree without recursion (deeply nested markup must not hit the
+    recursion limit): an element's text comes at its start, its tail after its end.
     """
-    kinds = [""]
-    chunks: list[tuple[str, list[str]]] = [("", [])]
-    stack: list[object] = [root]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, str):
-            chunks[-1][1].append(node)
-        elif isinstance(node, _Enter):
-            kinds.append(node.name)
-            chunks.append((node.name, []))
-        elif node is _LEAVE:
+    found, kinds = _Found(), [""]
+    depth, dropped = 0, False
+    walk = lxml.etree.iterwalk(root, events=("start", "end"))
+    for event, element in walk:
+        seen = isinstance(element, HtmlElement)  # anything else only has its tail read
+        tag = element.tag if seen else None
+        if event == "start":
+            depth += 1
+            if seen and skip is not None and skip(element):
+                walk.skip_subtree()  # its end comes next
+                dropped = True
+                continue
+            if tag in _BLOCKS:
+                kinds.append(tag)
+                found.chunks.append((tag, []))
+            elif tag == "img":
+                found.images.append(element)
+            if seen:
+                found.chunks[-1][1].append(element.text or "")
+            continue
+        depth -= 1
+        if dropped:
+            dropped = False
+        elif tag in _CELLS:
+            found.chunks[-1][1].append(" ")  # a browser sets cells apart: "a</td><td>b"
+        elif tag in _BLOCKS:
             kinds.pop()
-            chunks.append((kinds[-1], []))
-        elif isinstance(node, HtmlElement):
-            stack.extend(reversed(_contents(node)))
-    return chunks
-
-
-def _contents(element: HtmlElement) -> list[object]:
-    """An element's text and children, each child followed by the text after it (its tail)."""
-    contents: list[object] = [element.text or ""]
-    for child in element:
-        contents += [child, child.tail or ""]
-    if element.tag in _BLOCKS:
-        return [_Enter(element.tag), *contents, _LEAVE]
-    if element.tag in _CELLS:
-        contents.append(" ")  # a browser sets cells apart; "a</td><td>b" is not "ab"
-    return contents
+            found.chunks.append((kinds[-1], []))
+        if depth:  # the root's tail is outside the document
+            found.chunks[-1][1].append(element.tail or "")
+    return found
 
 
 def _normalise(text: str) -> str:
-    visible: str = _INVISIBLE.sub("", text)
-    # \s covers the no-break and other Unicode spaces, so they become plain spaces too.
-    collapsed: str = _SPACES.sub(" ", visible)
-    return collapsed.strip()
+    # Python's whitespace is `regex`'s \s plus four control characters, gone by then: the
+    # no-break and other Unicode spaces become plain spaces too.
+    return " ".join(_INVISIBLE.sub("", text).split())
 
 
 def _is_false_break(paragraph: str, start: int, candidate: regex.Match[str]) -> bool:
     """Whether a candidate break is not the end of a sentence."""
     end = candidate.end("end")
     terminal = candidate.group("end")
-    if _inside_quote(paragraph[start:end], paragraph[end : end + _QUOTE_REACH]):
+    if _inside_quote(paragraph, start, end):
         return True
-    if _LABEL.fullmatch(paragraph[start : candidate.start("end")]):
+    stop = candidate.start("end")
+    if stop - start <= _LONGEST_LABEL and _LABEL.fullmatch(paragraph[start:stop]):
         return True  # "35. Jacques Laffite": a list number, not a sentence
     return _is_abbreviation(paragraph, candidate.start("end"), terminal)
 
 
-def _inside_quote(sentence: str, ahead: str) -> bool:
-    """Whether the sentence so far opens a quotation that closes further on."""
-    if sentence.count("“") > sentence.count("”") and "”" in ahead:
-        return True
-    if sentence.count("«") > sentence.count("»") and "»" in ahead:
-        return True
-    return sentence.count('"') % 2 == 1 and '"' in ahead
+def _inside_quote(paragraph: str, start: int, end: int) -> bool:
+    """Whether the sentence so far (`start` to `end`) opens a quotation that closes further on.
+
+    Counted in place: a long paragraph has many candidate breaks, and copies of the sentence so
+    far would make it quadratic."""
+    reach = end + _QUOTE_REACH
+    for opening, closing in (("“", "”"), ("«", "»")):
+        opened = paragraph.count(opening, start, end) > paragraph.count(closing, start, end)
+        if opened and paragraph.find(closing, end, reach) >= 0:
+            return True
+    return paragraph.count('"', start, end) % 2 == 1 and paragraph.find('"', end, reach) >= 0
 
 
 def _is_abbreviation(paragraph: str, end: int, terminal: str) -> bool:
@@ -312,10 +349,15 @@ def _is_abbreviation(paragraph: str, end: int, terminal: str) -> bool:
     word = paragraph[start:end].lstrip(_OPENING)
     if word.lower() in _ABBREVIATIONS:
         return True
-    after = paragraph[end + len(terminal) :].lstrip()
-    if word.lower() in _NUMBER_ABBREVIATIONS and after[:1].isdigit():
+    if word.lower() in _NUMBER_ABBREVIATIONS and _digit_follows(paragraph, end + len(terminal)):
         return True
     # Initials ("J. R. R."), dotted abbreviations ("e.g.", "U.S."), but not a plain word.
     if len(word) == 1:
         return word.isupper()
     return "." in word and _DOTTED.fullmatch(word) is not None
+
+
+def _digit_follows(paragraph: str, position: int) -> bool:
+    """Whether the first non-space character from `position` on is a digit."""
+    match = _NON_SPACE.search(paragraph, position)
+    return match is not None and match.group().isdigit()

@@ -832,3 +832,12 @@ def test_a_long_text_of_long_urls_still_fits_x() -> None:
     assert x_length(text) == 10 * 23 + 9
     assert RULES["x"].fits(text)
     assert not RULES["x"].fits(text + " " + "word " * 60)
+
+
+def test_an_entry_with_nothing_in_it_is_refused_not_posted_empty() -> None:
+    from syndicate.errors import PermanentError
+    from syndicate.model import ComposeOptions
+    from syndicate.platforms.rules import RULES
+
+    with pytest.raises(PermanentError, match="nothing to post"):
+        render(Summary("", "", (), ""), ComposeOptions(), RULES["mastodon"])
