@@ -12,6 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from syndicate.store import Store
+from tests.fakes.feedserver import FeedServer
+from tests.fakes.mastodon import FakeMastodon
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -20,6 +22,9 @@ POSTGRES_URL = os.environ.get(
     "SYNDICATE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("SYNDICATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+MASTODON_TOKEN = "secret-token-8f3e2a"
 
 
 class Clock:
@@ -73,3 +78,22 @@ def store(database_url: str) -> Iterator[Store]:
     s.migrate()
     yield s
     s.dispose()
+
+
+@pytest.fixture
+def feeds() -> Iterator[FeedServer]:
+    """A feed server on 127.0.0.1."""
+    with FeedServer() as server:
+        yield server
+
+
+@pytest.fixture
+def mastodon(clock: Clock) -> Iterator[FakeMastodon]:
+    """A fake Mastodon on 127.0.0.1 that shares the test's clock, so its rate-limit resets
+    are on the test's timeline."""
+
+    def epoch() -> float:
+        return clock.now.timestamp()
+
+    with FakeMastodon(token=MASTODON_TOKEN, clock=epoch) as fake:
+        yield fake

@@ -66,8 +66,9 @@ def entry_identity(entry_id: str, link: str, title: str, published: str, content
     """
     if entry_id.strip():
         return entry_id.strip()
-    if link.strip():
-        return normalise_url(link)
+    # A "link" of nothing but control characters normalises to "": not an identity.
+    if normalised := normalise_url(link) if link.strip() else "":
+        return normalised
     title, published = " ".join(title.split()), published.strip()
     if title or published:
         return f"sha256:{content_hash(title, published)}"

@@ -169,3 +169,9 @@ def test_title_and_date_win_over_content_so_an_edit_keeps_the_identity() -> None
     before = entry_identity("", "", "Title", "2026-01-01", "<p>Typo.</p>")
     after = entry_identity("", "", "Title", "2026-01-01", "<p>Fixed.</p>")
     assert before == after
+
+
+def test_a_link_of_control_characters_is_not_an_identity() -> None:
+    from syndicate.feeds.identity import entry_identity
+
+    assert entry_identity("", "\x1b", "", "").startswith("sha256:")

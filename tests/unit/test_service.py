@@ -15,13 +15,13 @@ from syndicate.feeds.fetch import Fetcher, FetchResult
 from syndicate.model import DeliveryState, Trigger
 from syndicate.settings import load
 from syndicate.store import catalog, ledger
-from tests.conftest import SHARED, Clock
+from tests.conftest import MASTODON_TOKEN, SHARED, Clock
 from tests.fakes.atom import atom_feed, sample_entry
 from tests.fakes.feedserver import FeedServer
 from tests.fakes.llm import FakeLLM
 from tests.fakes.mastodon import FakeMastodon
 
-TOKEN = "secret-token-8f3e2a"
+TOKEN = MASTODON_TOKEN
 CONFIG = """
 [syndicate]
 data_dir = "{data_dir}"
@@ -38,22 +38,6 @@ platform = "mastodon"
 base_url = "{mastodon_url}"
 access_token = "${{TEST_MASTODON_TOKEN}}"
 """
-
-
-@pytest.fixture
-def feeds() -> Iterator[FeedServer]:
-    with FeedServer() as server:
-        yield server
-
-
-@pytest.fixture
-def mastodon(clock: Clock) -> Iterator[FakeMastodon]:
-    def epoch() -> float:
-        return clock.now.timestamp()
-
-    # The fake shares the test's clock, so its rate-limit resets are on our timeline.
-    with FakeMastodon(token=TOKEN, clock=epoch) as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -20,13 +20,13 @@ from syndicate.service import websub
 from syndicate.settings import load
 from syndicate.store import catalog, ledger
 from syndicate.web import create_app
-from tests.conftest import Clock
+from tests.conftest import MASTODON_TOKEN, Clock
 from tests.fakes.atom import atom_feed, sample_entry
 from tests.fakes.feedserver import FeedServer
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.websub_hub import FakeHub
 
-TOKEN = "secret-token-8f3e2a"
+TOKEN = MASTODON_TOKEN
 SELF_URL = "https://blog.example.com/feeds/posts/default"
 CONFIG = """
 [syndicate]
@@ -50,23 +50,8 @@ access_token = "${{TEST_MASTODON_TOKEN}}"
 
 
 @pytest.fixture
-def feeds() -> Iterator[FeedServer]:
-    with FeedServer() as server:
-        yield server
-
-
-@pytest.fixture
 def hub() -> Iterator[FakeHub]:
     with FakeHub() as fake:
-        yield fake
-
-
-@pytest.fixture
-def mastodon(clock: Clock) -> Iterator[FakeMastodon]:
-    def epoch() -> float:
-        return clock.now.timestamp()
-
-    with FakeMastodon(token=TOKEN, clock=epoch) as fake:
         yield fake
 
 
