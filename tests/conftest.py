@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -25,6 +27,15 @@ REDIS_URL = os.environ.get("SYNDICATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/1
 
 
 MASTODON_TOKEN = "secret-token-8f3e2a"
+
+
+def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """The installed `syndicate` command as a user runs it, with no SYNDICATE_* leaking in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATE_")}
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "syndicate"), *args], cwd=cwd, env=env,
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
 
 
 class Clock:

@@ -4,27 +4,20 @@ through the same render as a real send."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from syndicate.platforms.rules import RULES
-from tests.conftest import ROOT, SEED_FEED, SHARED
+from tests.conftest import ROOT, SEED_FEED, SHARED, run_cli
 from tests.fakes.feedserver import FeedServer
 
 BIN = Path(sys.executable).parent
 LINK = "https://blog.example.com/2011/02/social-media-20-day-1-at-oms-2011.html"
 
 
-def syndicate(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATE_")}
-    return subprocess.run(
-        [str(BIN / "syndicate"), *args], cwd=cwd, env=env, capture_output=True, text=True,
-        timeout=120, check=False,
-    )  # fmt: skip
+syndicate = run_cli
 
 
 def preview_json(*args: str) -> list[dict[str, Any]]:

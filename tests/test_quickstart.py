@@ -4,25 +4,18 @@ embedded broker, SQLite; and the CLI's one-line errors on bad input."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_cli
 
 BIN = Path(sys.executable).parent
 TITLE = "Social Media 2.0 - Day 1 at OMS 2011"
 LINK = "https://blog.example.com/2011/02/social-media-20-day-1-at-oms-2011.html"
 
 
-def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATE_")}
-    return subprocess.run(
-        [str(BIN / "syndicate"), *args], cwd=cwd, env=env, capture_output=True, text=True,
-        timeout=120, check=False,
-    )  # fmt: skip
+run = run_cli
 
 
 def demo_copy(tmp_path: Path) -> Path:
