@@ -9,8 +9,15 @@ from syndicate.errors import ConfigError
 from syndicate.platforms.base import Publisher
 
 PUBLISHERS: dict[str, str] = {
+    "bluesky": "syndicate.platforms.bluesky:BlueskyPublisher",
+    "facebook": "syndicate.platforms.facebook:FacebookPublisher",
+    "linkedin": "syndicate.platforms.linkedin:LinkedInPublisher",
     "log": "syndicate.platforms.log:LogPublisher",
     "mastodon": "syndicate.platforms.mastodon:MastodonPublisher",
+    "threads": "syndicate.platforms.threads:ThreadsPublisher",
+    "tumblr": "syndicate.platforms.tumblr:TumblrPublisher",
+    "webhook": "syndicate.platforms.webhook:WebhookPublisher",
+    "x": "syndicate.platforms.x:XPublisher",
 }
 
 

@@ -6,6 +6,7 @@ import sys
 from typing import ClassVar, TextIO
 
 from syndicate.model import Account, OptionSpec, Post, PublishResult, Summary
+from syndicate.platforms.base import TokenCache
 from syndicate.platforms.compose import render
 from syndicate.platforms.rules import RULES
 
@@ -18,7 +19,14 @@ class LogPublisher:
         ),
     )
 
-    def __init__(self, account: Account, *, timeout: float, out: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        account: Account,
+        *,
+        timeout: float,
+        tokens: TokenCache | None = None,
+        out: TextIO | None = None,
+    ) -> None:
         self.account = account
         self.limit = int(account.option("limit", "500"))
         self.out = out or sys.stdout

@@ -22,6 +22,7 @@ from syndicate.errors import (
     TransientError,
 )
 from syndicate.model import Account, OptionSpec, Post, PublishResult, Summary
+from syndicate.platforms.base import TokenCache
 from syndicate.platforms.compose import render
 from syndicate.platforms.rules import RULES
 from syndicate.platforms.textlen import find_urls
@@ -53,7 +54,9 @@ class MastodonPublisher:
         OptionSpec("max_characters", int, default=0, minimum=0, help="0: ask the instance"),
     )
 
-    def __init__(self, account: Account, *, timeout: float) -> None:
+    def __init__(
+        self, account: Account, *, timeout: float, tokens: TokenCache | None = None
+    ) -> None:
         self.account = account
         self.base_url = account.option("base_url").rstrip("/")
         self.timeout = (min(CONNECT_TIMEOUT, timeout), timeout)

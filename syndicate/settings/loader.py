@@ -169,13 +169,18 @@ class _Loader:
         if platform not in platform_names():
             known = ", ".join(platform_names())
             raise self.fail(f"{where}.platform", f"expected one of {known}, got {platform!r}")
-        specs = {spec.name: spec for spec in publisher_class(platform).OPTIONS}
+        publisher = publisher_class(platform)
+        specs = {spec.name: spec for spec in publisher.OPTIONS}
         allowed = _ACCOUNT_KEYS | set(specs) | {f"{s}_file" for s, o in specs.items() if o.secret}
         unknown = set(body) - allowed
         if unknown:
             raise self.fail(f"{where}.{sorted(unknown)[0]}", f"unknown key for {platform}")
         options = {s.name: self.option(where, s, body) for s in specs.values()}
         present = {k: v for k, v in options.items() if v is not None}
+        # Rules across keys (X: OAuth 1.0a keys or OAuth 2.0 keys) belong to the platform.
+        check = getattr(publisher, "validate_options", None)
+        if check is not None and (problem := check(present)):
+            raise self.fail(where, str(problem))
         compose = self.compose_options(where, body)
         return Account(name=name, platform=platform, compose=compose, options=present)
 
