@@ -50,8 +50,8 @@ class Publisher(Protocol):
     `tokens` is where a platform keeps rotated credentials or a session (a MemoryTokenCache
     when None). `render` is pure and shared by preview and publish; `publish` sends exactly
     the Post it is given and classifies every failure into the errors of `syndicate.errors`;
-    `find_existing` answers "did this key already post?" (None means definitely not there, and raises
-    OutcomeUnknown when the platform cannot tell).
+    `find_existing` answers "did this key already post?" (None means definitely not there;
+    it raises OutcomeUnknown when the platform cannot tell).
     """
 
     PLATFORM: ClassVar[str]
