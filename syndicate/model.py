@@ -141,6 +141,8 @@ class Post:
     card: LinkCard | None = None
     thread: tuple[str, ...] = ()  # thread mode: every part in order, thread[0] == text
     notes: tuple[str, ...] = ()  # why the render chose what it did (e.g. abstract too long)
+    image_url: str = ""  # an image to attach itself (Bluesky `embed = "images"`), not a card
+    image_alt: str = ""
 
 
 LINK_ALWAYS = "always"
@@ -162,6 +164,19 @@ class ComposeOptions:
 
 
 @dataclass(frozen=True)
+class DeliveryOptions:
+    """Per-account pacing and retry choices (config keys of the same names; seconds)."""
+
+    settle: float = 0.0  # hold a new delivery this long, so an edit right after publishing wins
+    min_gap: float = 0.0  # at least this long between two posts to the account
+    quota: int = 0  # at most this many posts per quota_window (0: no quota)
+    quota_window: float = 3600.0
+    retry_base: float = 30.0  # first backoff step; doubles per attempt, with jitter
+    retry_cap: float = 3600.0
+    max_attempts: int = 8
+
+
+@dataclass(frozen=True)
 class PublishResult:
     remote_id: str
     remote_url: str
@@ -174,6 +189,7 @@ class Account:
     name: str
     platform: str
     compose: ComposeOptions = field(default_factory=ComposeOptions)
+    delivery: DeliveryOptions = field(default_factory=DeliveryOptions)
     options: Mapping[str, str | int | bool | Secret] = field(default_factory=dict)
 
     @property

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
+from kombu.connection import Connection
 from kombu.exceptions import OperationalError
 
 from syndicate import service
@@ -38,6 +39,18 @@ def broker_available() -> bool:
     return not runtime.settings().embedded_broker or runtime.embedded_worker_running.is_set()
 
 
+def broker_problem(settings: Settings, timeout: float = 5.0) -> str | None:
+    """`syndicate config check`: None when the broker at `broker_url` answers, else why."""
+    where = urlsplit(settings.broker_url)
+    try:
+        # kombu ships no type hints for Connection
+        with Connection(settings.broker_url, connect_timeout=timeout) as connection:  # type: ignore[no-untyped-call]
+            connection.ensure_connection(max_retries=1, timeout=timeout)
+    except (OperationalError, OSError) as e:
+        return f"broker {where.scheme}://{where.hostname}:{where.port}: {type(e).__name__}: {e}"
+    return None
+
+
 def polls(feed_ids: Sequence[int], trigger: Trigger) -> bool:
     if not broker_available():
         return False
@@ -46,22 +59,25 @@ def polls(feed_ids: Sequence[int], trigger: Trigger) -> bool:
     return True
 
 
-def deliveries(delivery_ids: Sequence[int], trigger: Trigger, *, mark: bool = True) -> bool:
-    """Ring for each delivery; `mark` stamps enqueued_at (the sweeper stamps its own)."""
+def deliveries(
+    delivery_ids: Sequence[int], trigger: Trigger, *, mark: bool = True, countdown: float = 0.0
+) -> bool:
+    """Ring for each delivery (after `countdown` seconds, kept short: long waits live in the
+    ledger); `mark` stamps enqueued_at (the sweeper stamps its own)."""
     if not delivery_ids:
         return True
     if not broker_available():
         return False
     for delivery_id in delivery_ids:
-        _send("syndicate.deliver", delivery_id, trigger)
+        _send("syndicate.deliver", delivery_id, trigger, countdown=countdown)
     if mark:
         service.mark_enqueued(runtime.context(), tuple(delivery_ids))
     return True
 
 
-def _send(task: str, object_id: int, trigger: Trigger) -> None:
+def _send(task: str, object_id: int, trigger: Trigger, *, countdown: float = 0.0) -> None:
     try:
-        app.send_task(task, args=[object_id, trigger.value])
+        app.send_task(task, args=[object_id, trigger.value], countdown=countdown or None)
     except (OperationalError, OSError) as e:
         # The work is safe in the ledger; the sweeper rings again once the broker is back.
         where = urlsplit(runtime.settings().broker_url)

@@ -18,6 +18,7 @@ from syndicate.model import Account, Trigger
 from syndicate.platforms import publisher_class
 from syndicate.platforms.base import Publisher
 from syndicate.retry import RetryPolicy
+from syndicate.service.tokens import LedgerTokenCache
 from syndicate.store import Store, catalog, ledger
 
 log = logging.getLogger("syndicate")
@@ -39,7 +40,7 @@ class Context:
     store: Store
     clock: Callable[[], datetime] = utc_now
     rand: Callable[[], float] = random.random
-    retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
+    retry_policy: RetryPolicy | None = None
     fetcher: Fetcher | None = None
     feed_ids: dict[str, int] = field(default_factory=dict)
     account_ids: dict[str, int] = field(default_factory=dict)
@@ -48,8 +49,35 @@ class Context:
     def publisher(self, account: Account) -> Publisher:
         if account.name not in self._publishers:
             cls = publisher_class(account.platform)
-            self._publishers[account.name] = cls(account, timeout=self.settings.fetch_timeout)
+            account_id = self.account_ids.get(account.name)
+            tokens = (
+                None
+                if account_id is None
+                else LedgerTokenCache(self.store, account_id, self.clock)
+            )
+            self._publishers[account.name] = cls(
+                account, timeout=self.settings.fetch_timeout, tokens=tokens
+            )
         return self._publishers[account.name]
+
+    @property
+    def send_lease(self) -> timedelta:
+        return timedelta(seconds=self.settings.send_lease)
+
+    @property
+    def redispatch_after(self) -> timedelta:
+        return timedelta(seconds=self.settings.redispatch_after)
+
+    def retry_policy_for(self, account: Account) -> RetryPolicy:
+        """The account's own policy; `retry_policy`, when a caller set one, overrides it."""
+        if self.retry_policy is not None:
+            return self.retry_policy
+        options = account.delivery
+        return RetryPolicy(
+            base=timedelta(seconds=options.retry_base),
+            cap=timedelta(seconds=options.retry_cap),
+            max_attempts=options.max_attempts,
+        )
 
     def get_fetcher(self) -> Fetcher:
         if self.fetcher is None:

@@ -1,4 +1,5 @@
-"""Deliver one post: claim, render, send, record. Safe to run twice."""
+"""Deliver posts: take the account, claim its oldest due delivery, render, (reconcile,) send,
+record. Safe to run twice; a duplicate or early doorbell changes nothing."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ import sqlalchemy as sa
 from syndicate.errors import AlreadyPosted, ConfigError, PermanentError, PublishError
 from syndicate.model import Account, DeliveryState, Post, PublishResult, Trigger
 from syndicate.platforms.base import Publisher
-from syndicate.retry import backoff, decide
-from syndicate.service.context import SEND_LEASE, Context, log
+from syndicate.retry import Decision, RetryPolicy, backoff, decide, decide_reconcile
+from syndicate.service import pacing
+from syndicate.service.accounts import alert, pause_in
+from syndicate.service.context import Context, log
 from syndicate.service.summarising import summary_for
+from syndicate.store import accounts as account_store
 from syndicate.store import catalog, ledger
 from syndicate.store.rows import AccountRow, DeliveryRow, EntryRow
 
@@ -22,30 +26,131 @@ from syndicate.store.rows import AccountRow, DeliveryRow, EntryRow
 @dataclass(frozen=True)
 class DeliveryOutcome:
     delivery_id: int
-    state: DeliveryState | None  # None: no such delivery
+    state: DeliveryState | None  # None: nothing was finished by this call
     claimed: bool
     message: str = ""
+    follow_up: int | None = None  # the account's next due delivery: ring it next
+    follow_up_at: datetime | None = None  # not before this (None: at once)
 
 
 def deliver(
     ctx: Context, delivery_id: int, trigger: Trigger, actor: str = "syndicate"
 ) -> DeliveryOutcome:
-    """Claim one delivery, render it, send it, and record the outcome. Safe to run twice."""
+    """Send the oldest due delivery of `delivery_id`'s account (often that one itself)."""
+    with ctx.store.begin() as conn:
+        delivery = ledger.get_delivery(conn, delivery_id)
+        account = catalog.get_account(conn, delivery.account_id) if delivery else None
+    if delivery is None or account is None:
+        log.warning("deliver: no delivery with id %s; message dropped", delivery_id)
+        return DeliveryOutcome(delivery_id, None, claimed=False, message="no such delivery")
+    configured = ctx.settings.accounts.get(account.name)
+    if configured is None:
+        return _fail_unconfigured(ctx, delivery, account, trigger, actor)
+    gate = pacing.take(ctx, account.id, configured)
+    if not gate.token:
+        return _not_now(ctx, delivery, account=account, gate=gate, trigger=trigger, actor=actor)
+    posted, not_before = False, None
+    try:
+        target = _oldest_due(ctx, account.id) or delivery.id
+        outcome, posted, not_before = _send_one(
+            ctx, target, account=account, configured=configured, trigger=trigger, actor=actor
+        )
+    finally:
+        pacing.release(
+            ctx, account.id, configured, gate.token, posted=posted, not_before=not_before
+        )
+    follow_up, follow_up_at = pacing.next_due(ctx, account.id)
+    return DeliveryOutcome(
+        outcome.delivery_id,
+        outcome.state,
+        outcome.claimed,
+        outcome.message,
+        follow_up=follow_up,
+        follow_up_at=follow_up_at,
+    )
+
+
+def _oldest_due(ctx: Context, account_id: int) -> int | None:
+    with ctx.store.begin() as conn:
+        return account_store.oldest_due(conn, account_id, ctx.clock())
+
+
+def _send_one(
+    ctx: Context,
+    delivery_id: int,
+    *,
+    account: AccountRow,
+    configured: Account,
+    trigger: Trigger,
+    actor: str,
+) -> tuple[DeliveryOutcome, bool, datetime | None]:
+    """(outcome, posted?, the account's next allowed time if the platform set one)."""
     with ctx.store.begin() as conn:
         delivery = ledger.get_delivery(conn, delivery_id)
         entry = catalog.get_entry(conn, delivery.entry_id) if delivery else None
-        account = catalog.get_account(conn, delivery.account_id) if delivery else None
-    if delivery is None or entry is None or account is None:
-        log.warning("deliver: no delivery with id %s; message dropped", delivery_id)
-        return DeliveryOutcome(delivery_id, None, claimed=False, message="no such delivery")
+    if delivery is None or entry is None:
+        return DeliveryOutcome(delivery_id, None, claimed=False, message="deleted"), False, None
     attempt = _Attempt(ctx, delivery, entry, account, uuid.uuid4().hex, trigger, actor)
-    if not attempt.claim():
-        return DeliveryOutcome(delivery_id, None, claimed=False, message="not claimable")
-    configured = ctx.settings.accounts.get(account.name)
-    if configured is None:
-        reason = f"account {account.name!r} is no longer configured"
-        return attempt.finish(DeliveryState.FAILED, last_error=reason)
-    return attempt.send(configured)
+    claimed_from = attempt.claim()
+    if claimed_from is None:
+        return (
+            DeliveryOutcome(delivery_id, None, claimed=False, message="not claimable"),
+            False,
+            None,
+        )
+    outcome = attempt.send(configured, reconcile=claimed_from is DeliveryState.UNKNOWN)
+    return outcome, outcome.state is DeliveryState.POSTED, attempt.account_not_before
+
+
+def _not_now(
+    ctx: Context,
+    delivery: DeliveryRow,
+    *,
+    account: AccountRow,
+    gate: pacing.Gate,
+    trigger: Trigger,
+    actor: str,
+) -> DeliveryOutcome:
+    """The account cannot take a send: paused (hold what is due), busy (the holder rings the
+    next one), or waiting for a reset (only the oldest due delivery rings again then)."""
+    if gate.paused is not None:
+        with ctx.store.begin() as conn:
+            held = account_store.hold_due(
+                conn, account.id, f"account paused: {gate.paused}", ctx.clock()
+            )
+            for delivery_id in held:
+                ledger.append_event(
+                    conn, at=ctx.clock(), kind="delivery_held", trigger=trigger, actor=actor,
+                    account_id=account.id, delivery_id=delivery_id,
+                    message=f"account paused: {gate.paused}",
+                )  # fmt: skip
+        return DeliveryOutcome(delivery.id, None, claimed=False, message="account paused")
+    if gate.held_elsewhere:
+        return DeliveryOutcome(delivery.id, None, claimed=False, message="account busy")
+    oldest = _oldest_due(ctx, account.id)
+    first = oldest == delivery.id or oldest is None
+    return DeliveryOutcome(
+        delivery.id,
+        None,
+        claimed=False,
+        message=f"account waits until {gate.not_before}",
+        follow_up=delivery.id if first else None,
+        follow_up_at=gate.not_before,
+    )
+
+
+def _fail_unconfigured(
+    ctx: Context, delivery: DeliveryRow, account: AccountRow, trigger: Trigger, actor: str
+) -> DeliveryOutcome:
+    with ctx.store.begin() as conn:
+        entry = catalog.get_entry(conn, delivery.entry_id)
+    if entry is None:
+        return DeliveryOutcome(delivery.id, None, claimed=False, message="deleted")
+    attempt = _Attempt(ctx, delivery, entry, account, uuid.uuid4().hex, trigger, actor)
+    if attempt.claim() is None:
+        return DeliveryOutcome(delivery.id, None, claimed=False, message="not claimable")
+    reason = f"account {account.name!r} is no longer configured"
+    return attempt.finish(DeliveryState.FAILED, last_error=reason)
 
 
 @dataclass
@@ -59,6 +164,7 @@ class _Attempt:
     token: str
     trigger: Trigger
     actor: str
+    account_not_before: datetime | None = None
 
     @property
     def number(self) -> int:
@@ -79,15 +185,18 @@ class _Attempt:
             **values,
         )
 
-    def claim(self) -> bool:
+    def claim(self) -> DeliveryState | None:
+        """Claim it; the state it was claimed from (unknown: reconcile first), or None."""
         now = self.ctx.clock()
         with self.ctx.store.begin() as conn:
-            if ledger.claim_delivery(conn, self.delivery.id, self.token, now, SEND_LEASE):
+            lease = self.ctx.send_lease
+            claimed_from = ledger.claim_delivery(conn, self.delivery.id, self.token, now, lease)
+            if claimed_from is not None:
                 claimed = ledger.get_delivery(conn, self.delivery.id)
                 assert claimed is not None  # we hold it, in this very transaction
                 self.delivery = claimed  # attempts as counted by the claim, not before it
                 self.event(conn, "delivery_claimed", f"attempt {self.number}", attempt=self.number)
-                return True
+                return claimed_from
             current = ledger.get_delivery(conn, self.delivery.id)
             state = current.state.value if current else "deleted"
             self.event(
@@ -95,9 +204,9 @@ class _Attempt:
                 "claim_skipped",
                 f"not claimable (state {state}): a duplicate or early message, ignored",
             )
-            return False
+            return None
 
-    def send(self, account: Account) -> DeliveryOutcome:
+    def send(self, account: Account, *, reconcile: bool = False) -> DeliveryOutcome:
         publisher = self.ctx.publisher(account)
         try:
             post = publisher.render(summary_for(self.ctx, self.entry, self.trigger, self.actor))
@@ -111,58 +220,107 @@ class _Attempt:
                     data={"length": post.length, "limit": post.limit, "parts": len(post.thread)},
                 )
         except (ConfigError, PermanentError) as e:
+            if reconcile:  # it may have posted before: only a person can decide now
+                e = PermanentError(str(e))
+                return self.apply(
+                    decide_reconcile(e, self.number, self.ctx.clock(), self.policy(account))
+                )
             return self.finish(DeliveryState.FAILED, last_error=f"{type(e).__name__}: {e}")
         except Exception as e:
             # Nothing was sent: try again after a backoff. A bug still crashes loudly.
-            self.retry_later(f"{type(e).__name__} before sending: {e}")
+            self.retry_later(account, f"{type(e).__name__} before sending: {e}", reconcile)
             raise
-        return self.publish(publisher, post)
+        if reconcile:
+            return self.reconcile(account, publisher, post)
+        return self.publish(account, publisher, post)
 
-    def publish(self, publisher: Publisher, post: Post) -> DeliveryOutcome:
+    def policy(self, account: Account) -> RetryPolicy:
+        return self.ctx.retry_policy_for(account)
+
+    def reconcile(self, account: Account, publisher: Publisher, post: Post) -> DeliveryOutcome:
+        """The last try's outcome is unknown: ask the platform before anything is re-sent."""
+        try:
+            found = publisher.find_existing(self.delivery.idempotency_key, post)
+        except PublishError as e:
+            decision = decide_reconcile(
+                e, self.number, self.ctx.clock(), self.policy(account), self.ctx.rand
+            )
+            return self.apply(decision)
+        if found is not None:
+            return self.posted(found, kind_note="found on the platform: it had posted")
+        with self.ctx.store.begin() as conn:
+            self.event(conn, "reconcile_not_found", "not on the platform: sending again",
+                       attempt=self.number)  # fmt: skip
+        return self.publish(account, publisher, post)
+
+    def publish(self, account: Account, publisher: Publisher, post: Post) -> DeliveryOutcome:
         try:
             result = publisher.publish(post, self.delivery.idempotency_key)
         except AlreadyPosted as e:
-            return self.posted(e.remote or PublishResult("", ""))
+            return self.posted(e.remote or PublishResult("", ""), kind_note="already posted")
         except PublishError as e:
-            decision = decide(
-                e, self.number, self.ctx.clock(), self.ctx.retry_policy, self.ctx.rand
-            )
-            when = {"next_attempt_at": decision.next_attempt_at} if decision.next_attempt_at else {}
-            return self.finish(decision.state, last_error=decision.reason, **when)
+            decision = decide(e, self.number, self.ctx.clock(), self.policy(account), self.ctx.rand)
+            return self.apply(decision)
         except Exception as e:
             # A bug, not an outcome: record that the send may have happened, then crash loudly.
-            self.finish(DeliveryState.UNKNOWN, last_error=f"unexpected {type(e).__name__}: {e}")
+            self.finish(
+                DeliveryState.UNKNOWN,
+                last_error=f"unexpected {type(e).__name__}: {e}",
+                reconcile_at=self.ctx.clock(),
+            )
             raise
         return self.posted(result)
 
-    def retry_later(self, reason: str) -> None:
-        wait = backoff(self.number, self.ctx.retry_policy, self.ctx.rand)
-        self.finish(
-            DeliveryState.WAITING, last_error=reason, next_attempt_at=self.ctx.clock() + wait
-        )
+    def apply(self, decision: Decision) -> DeliveryOutcome:
+        """Record what the retry policy decided, with its effect on the account."""
+        values: dict[str, Any] = {"last_error": decision.reason}
+        if decision.next_attempt_at is not None:
+            values["next_attempt_at"] = decision.next_attempt_at
+        if decision.state is DeliveryState.UNKNOWN:
+            values["reconcile_at"] = decision.reconcile_at
+        self.account_not_before = decision.account_not_before
+        return self.finish(decision.state, pause=decision.pause_account, **values)
 
-    def posted(self, result: PublishResult) -> DeliveryOutcome:
+    def retry_later(self, account: Account, reason: str, reconcile: bool) -> None:
+        now = self.ctx.clock()
+        when = now + backoff(self.number, self.policy(account), self.ctx.rand)
+        if reconcile:
+            self.finish(DeliveryState.UNKNOWN, last_error=reason, reconcile_at=when)
+        else:
+            self.finish(DeliveryState.WAITING, last_error=reason, next_attempt_at=when)
+
+    def posted(self, result: PublishResult, kind_note: str = "") -> DeliveryOutcome:
         return self.finish(
             DeliveryState.POSTED,
+            note=kind_note,
             remote_id=result.remote_id,
             remote_url=result.remote_url,
             last_error=None,
         )
 
-    def finish(self, state: DeliveryState, **values: Any) -> DeliveryOutcome:
+    def finish(
+        self, state: DeliveryState, *, pause: bool = False, note: str = "", **values: Any
+    ) -> DeliveryOutcome:
         now = self.ctx.clock()
         message = str(values.get("remote_url") or values.get("last_error") or state.value)
+        message = f"{message} ({note})" if note else message
+        paused = False
         with self.ctx.store.begin() as conn:
             if not ledger.finish_delivery(conn, self.delivery.id, self.token, state, now, **values):
                 log.warning("delivery %s: claim lost before finishing", self.delivery.id)
                 return DeliveryOutcome(self.delivery.id, None, claimed=True, message="claim lost")
             self.event(
-                conn,
-                f"delivery_{state.value}",
-                message,
-                attempt=self.number,
+                conn, f"delivery_{state.value}", message, attempt=self.number,
                 data=_jsonable(values),
-            )
+            )  # fmt: skip
+            if self.account_not_before is not None:
+                account_store.defer(conn, self.account.id, self.account_not_before)
+            if pause:
+                reason = str(values.get("last_error") or "credentials rejected")
+                paused = pause_in(self.ctx, conn, self.account.id, reason,
+                                  actor=self.actor, trigger=self.trigger)  # fmt: skip
+        if paused:
+            alert(self.ctx, self.account.name, str(values.get("last_error")))
         log.info("delivery %s -> %s: %s", self.delivery.id, state.value, message)
         return DeliveryOutcome(self.delivery.id, state, claimed=True, message=message)
 

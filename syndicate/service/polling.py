@@ -326,11 +326,15 @@ class _Poll:
         for name in routed:
             account_id = self.ctx.account_ids[name]
             key = delivery_key(self.feed.name, entry.identity, name)
-            delivery_id = ledger.create_delivery(conn, entry_id, account_id, key, now)
+            settle = timedelta(seconds=self.ctx.settings.accounts[name].delivery.settle)
+            delivery_id = ledger.create_delivery(
+                conn, entry_id, account_id, key, now, settle=settle
+            )
+            waits = f" (settles until {(now + settle).isoformat()})" if settle else ""
             self.event(
                 conn,
                 "delivery_created",
-                f"queued for {name}",
+                f"queued for {name}{waits}",
                 entry_id=entry_id,
                 delivery_id=delivery_id,
                 account_id=account_id,

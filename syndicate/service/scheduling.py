@@ -10,7 +10,7 @@ from syndicate.model import (
     DeliveryState,
     Trigger,
 )
-from syndicate.service.context import FEED_LEASE, REDISPATCH_AFTER, Context
+from syndicate.service.context import FEED_LEASE, Context
 from syndicate.store import catalog, ledger
 from syndicate.store.rows import FeedRow, HistoryRow
 
@@ -35,7 +35,7 @@ def collect_due(ctx: Context, trigger: Trigger = Trigger.SWEEPER) -> DueWork:
             for feed_id in catalog.due_feeds(conn, now)
             if catalog.push_next_poll(conn, feed_id, now, now + FEED_LEASE)
         ]
-        delivery_ids = ledger.due_deliveries(conn, now, rung_before=now - REDISPATCH_AFTER)
+        delivery_ids = ledger.due_deliveries(conn, now, rung_before=now - ctx.redispatch_after)
         ledger.mark_enqueued(conn, delivery_ids, now)
     return DueWork(tuple(feed_ids), tuple(delivery_ids), expired)
 

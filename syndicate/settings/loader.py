@@ -15,15 +15,18 @@ from syndicate.model import (
     LINK_WHEN_TRUNCATED,
     Account,
     ComposeOptions,
+    DeliveryOptions,
     OptionSpec,
     Secret,
 )
 from syndicate.platforms import platform_names, publisher_class
+from syndicate.settings.envfile import read_env_file
 from syndicate.settings.schema import FeedConfig, Settings, SummariseConfig, WebConfig
 from syndicate.settings.values import (
     _ACCOUNT_KEYS,
     _COMPOSE_KEYS,
     _CORE_KEYS,
+    _DELIVERY_KEYS,
     _ENV_REF,
     _FEED_KEYS,
     _INTERVAL,
@@ -31,6 +34,7 @@ from syndicate.settings.values import (
     _SUMMARISE_OPTIONS,
     _TIMEOUT,
     _WEB_KEYS,
+    _WEB_PASSWORD,
     _http_url,
     _Invalid,
     _option_value,
@@ -45,6 +49,7 @@ class _Loader:
         self.path = path
         self.base = path.parent
         self.environ = environ
+        self.file_env: Mapping[str, str] = {}  # the env file: `${VAR}`s the environment lacks
         self.warnings: list[str] = []
 
     def fail(self, where: str, message: str) -> ConfigError:
@@ -57,6 +62,9 @@ class _Loader:
             raise self.fail(where, str(e)) from None
 
     def load(self) -> Settings:
+        return self.build(self.read())
+
+    def read(self) -> dict[str, Any]:
         try:
             raw = tomllib.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -65,7 +73,7 @@ class _Loader:
             raise ConfigError(f"{self.path}: cannot read config: {e}") from e
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{self.path}: not valid TOML: {e}") from e
-        return self.build(raw)
+        return raw
 
     def build(self, raw: Mapping[str, Any]) -> Settings:
         unknown = set(raw) - {"syndicate", "feeds", "accounts", "summarise", "web"}
@@ -97,12 +105,14 @@ class _Loader:
         if unknown:
             raise self.fail(f"syndicate.{sorted(unknown)[0]}", "unknown key")
         values: dict[str, Any] = {}
+        env_file = self.load_env_file(table)
         for key, (parse, default) in _CORE_KEYS.items():
             env_name = f"SYNDICATE_{key.upper()}"
             where = env_name if env_name in self.environ else f"syndicate.{key}"
             raw_value = self.environ.get(env_name, table.get(key, default))
             values[key] = self.checked(where, parse, self.interpolate(raw_value, where))
         values["data_dir"] = self.resolve_path(values["data_dir"])
+        values["env_file"] = env_file
         if not values["database_url"]:
             values["database_url"] = f"sqlite:///{values['data_dir'] / 'syndicate.db'}"
         return values
@@ -117,9 +127,26 @@ class _Loader:
         match = _ENV_REF.match(value)
         if not match:
             return value
-        if match[1] not in self.environ:
-            raise self.fail(where, f"environment variable {match[1]} is not set")
-        return self.environ[match[1]]
+        if match[1] in self.environ:  # the real environment wins over the env file
+            return self.environ[match[1]]
+        if match[1] in self.file_env:
+            return self.file_env[match[1]]
+        raise self.fail(where, f"environment variable {match[1]} is not set")
+
+    def load_env_file(self, table: Mapping[str, Any]) -> Path:
+        """Read the env file before any other value is interpolated, so a `${VAR}` anywhere can
+        come from it. Its own location (env_file, data_dir) comes from the real environment."""
+        raw: dict[str, str] = {}
+        for key in ("data_dir", "env_file"):
+            env_name = f"SYNDICATE_{key.upper()}"
+            where = env_name if env_name in self.environ else f"syndicate.{key}"
+            value = self.environ.get(env_name, table.get(key, _CORE_KEYS[key][1]))
+            raw[key] = self.checked(where, _str, self.interpolate(value, where))
+        path = self.resolve_path(raw["env_file"] or str(Path(raw["data_dir"]) / "secrets.env"))
+        self.file_env, warning = read_env_file(path)
+        if warning:
+            self.warnings.append(warning)
+        return path
 
     def summarise(self, table: Mapping[str, Any]) -> SummariseConfig:
         allowed = {s.name for s in _SUMMARISE_OPTIONS} | {"llm_api_key_file", "llm_timeout"}
@@ -139,7 +166,7 @@ class _Loader:
         )
 
     def web(self, table: Mapping[str, Any]) -> WebConfig:
-        unknown = set(table) - set(_WEB_KEYS)
+        unknown = set(table) - set(_WEB_KEYS) - {"password", "password_file"}
         if unknown:
             raise self.fail(f"web.{sorted(unknown)[0]}", "unknown key")
         values = {
@@ -148,6 +175,8 @@ class _Loader:
             )
             for key, (parse, default) in _WEB_KEYS.items()
         }
+        password = self.option("web", _WEB_PASSWORD, table)
+        values["password"] = password if isinstance(password, Secret) else Secret("")
         return WebConfig(**values)
 
     def accounts(self, table: Mapping[str, Any]) -> dict[str, Account]:
@@ -182,7 +211,23 @@ class _Loader:
         if check is not None and (problem := check(present)):
             raise self.fail(where, str(problem))
         compose = self.compose_options(where, body)
-        return Account(name=name, platform=platform, compose=compose, options=present)
+        delivery = self.delivery_options(where, body)
+        return Account(
+            name=name, platform=platform, compose=compose, delivery=delivery, options=present
+        )
+
+    def delivery_options(self, where: str, body: Mapping[str, Any]) -> DeliveryOptions:
+        values = {
+            key: self.checked(
+                f"{where}.{key}", parse, self.interpolate(body[key], f"{where}.{key}")
+            )
+            for key, parse in _DELIVERY_KEYS.items()
+            if key in body
+        }
+        options = DeliveryOptions(**values)
+        if options.retry_cap < options.retry_base:
+            raise self.fail(f"{where}.retry_cap", "expected at least retry_base")
+        return options
 
     def compose_options(self, where: str, body: Mapping[str, Any]) -> ComposeOptions:
         """The composition keys every account shares, typed like ComposeOptions' defaults."""

@@ -48,6 +48,8 @@ class WebConfig:
 
     bind: str = "127.0.0.1:8080"
     public_url: str = ""
+    # Required for every page but /healthz and the WebSub callback; empty serves loopback only.
+    password: Secret = field(default_factory=lambda: Secret(""))
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -66,6 +68,11 @@ class Settings:
     max_feed_bytes: int
     user_agent: str
     block_private_networks: bool = False  # refuse feeds and pages on private addresses
+    env_file: Path | None = None  # NAME=value lines read for `${NAME}` (syndicate auth writes)
+    send_lease: float = 300.0
+    redispatch_after: float = 120.0
+    sweep_interval: float = 30.0
+    alert_webhook: str = ""
     feeds: tuple[FeedConfig, ...] = ()
     accounts: Mapping[str, Account] = field(default_factory=dict)
     summarise: SummariseConfig = field(default_factory=SummariseConfig)

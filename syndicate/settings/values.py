@@ -206,6 +206,7 @@ def _flag(value: Any) -> bool:
 
 _CORE_KEYS: dict[str, tuple[Callable[[Any], Any], Any]] = {
     "data_dir": (_str, "var"),
+    "env_file": (_str, ""),  # `${VAR}`s the environment lacks; "": <data_dir>/secrets.env
     "database_url": (_database_url, ""),
     "broker_url": (_broker_url, ""),
     "poll_interval": (_INTERVAL, "15m"),
@@ -213,6 +214,12 @@ _CORE_KEYS: dict[str, tuple[Callable[[Any], Any], Any]] = {
     "max_feed_bytes": (_feed_bytes, 10 * 1024 * 1024),
     "user_agent": (_str, "syndicate/0.1 (+https://github.com/syndicate)"),
     "block_private_networks": (_flag, False),
+    # How long a sender may hold a delivery (and its account) before the sweeper calls the
+    # outcome unknown: longer than any one send with its timeouts.
+    "send_lease": (_duration_upto("1h"), "5m"),
+    "redispatch_after": (_duration_upto("1h"), "2m"),  # re-ring a doorbell this old
+    "sweep_interval": (_duration_upto("1h"), "30s"),
+    "alert_webhook": (lambda v: _http_url(_str(v)) if v else "", ""),  # POSTed on account pause
 }
 _SUMMARISE_OPTIONS = (
     OptionSpec("fetch_pages", bool, default=True),
@@ -224,6 +231,31 @@ _WEB_KEYS: dict[str, tuple[Callable[[Any], Any], Any]] = {
     "bind": (_bind, "127.0.0.1:8080"),
     "public_url": (_public_url, ""),
 }
+_WEB_PASSWORD = OptionSpec("password", secret=True, default="")  # or password_file
 _FEED_KEYS = {"name", "url", "accounts", "backfill", "interval", "include", "exclude", "routes"}
 _COMPOSE_KEYS = {f.name for f in fields(ComposeOptions)}
-_ACCOUNT_KEYS = {"platform"} | _COMPOSE_KEYS
+_NON_NEGATIVE_DURATION = _duration_upto("30d")
+
+
+def _delay(value: Any) -> float:
+    """A duration that may be zero ("0s": no delay)."""
+    return 0.0 if _seconds(value) == 0 else _NON_NEGATIVE_DURATION(value)
+
+
+def _at_least_one(value: Any) -> int:
+    number = _whole_number(value)
+    if number < 1:
+        raise _Invalid(f"expected a whole number >= 1, got {value!r}")
+    return number
+
+
+_DELIVERY_KEYS: dict[str, Callable[[Any], Any]] = {
+    "settle": _delay,
+    "min_gap": _delay,
+    "quota": _whole_number,
+    "quota_window": _NON_NEGATIVE_DURATION,
+    "retry_base": _NON_NEGATIVE_DURATION,
+    "retry_cap": _NON_NEGATIVE_DURATION,
+    "max_attempts": _at_least_one,
+}
+_ACCOUNT_KEYS = {"platform"} | _COMPOSE_KEYS | set(_DELIVERY_KEYS)

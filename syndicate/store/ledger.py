@@ -20,14 +20,22 @@ from syndicate.store.schema import accounts, deliveries, entries, events, feeds
 
 
 def create_delivery(
-    conn: sa.Connection, entry_id: int, account_id: int, key: str, now: datetime
+    conn: sa.Connection,
+    entry_id: int,
+    account_id: int,
+    key: str,
+    now: datetime,
+    *,
+    settle: timedelta = timedelta(0),
 ) -> int:
+    """A new delivery: pending, or waiting until `settle` has passed (an edit made right
+    after publishing is then what gets posted: the post is composed at send time)."""
     result = conn.execute(
         deliveries.insert().values(
             entry_id=entry_id,
             account_id=account_id,
-            state=DeliveryState.PENDING,
-            next_attempt_at=now,
+            state=DeliveryState.WAITING if settle else DeliveryState.PENDING,
+            next_attempt_at=now + settle,
             idempotency_key=key,
             created_at=now,
             updated_at=now,
@@ -45,24 +53,32 @@ def get_delivery(conn: sa.Connection, delivery_id: int) -> DeliveryRow | None:
 
 def claim_delivery(
     conn: sa.Connection, delivery_id: int, token: str, now: datetime, lease: timedelta
-) -> bool:
-    """pending|waiting and due -> sending, with a lease and a claim token. False: not ours."""
-    result = conn.execute(
-        deliveries.update()
-        .where(
-            deliveries.c.id == delivery_id,
-            deliveries.c.state.in_([s.value for s in CLAIMABLE_STATES]),
-            deliveries.c.next_attempt_at <= now,
-        )
-        .values(
-            state=DeliveryState.SENDING,
-            attempts=deliveries.c.attempts + 1,
-            claim_token=token,
-            lease_until=now + lease,
-            updated_at=now,
-        )
+) -> DeliveryState | None:
+    """-> sending, with a lease and a claim token: pending|waiting when due, or unknown when
+    its reconcile time has come. Returns the state it was claimed from; None: not ours."""
+    claimed = sa.and_(
+        deliveries.c.state.in_([s.value for s in CLAIMABLE_STATES]),
+        deliveries.c.next_attempt_at <= now,
     )
-    return result.rowcount == 1
+    to_reconcile = sa.and_(
+        deliveries.c.state == DeliveryState.UNKNOWN, deliveries.c.reconcile_at <= now
+    )
+    for condition, state in ((claimed, None), (to_reconcile, DeliveryState.UNKNOWN)):
+        result = conn.execute(
+            deliveries.update()
+            .where(deliveries.c.id == delivery_id, condition)
+            .values(
+                state=DeliveryState.SENDING,
+                attempts=deliveries.c.attempts + 1,
+                claim_token=token,
+                lease_until=now + lease,
+                reconcile_at=None,
+                updated_at=now,
+            )
+        )
+        if result.rowcount == 1:
+            return state or DeliveryState.PENDING
+    return None
 
 
 def set_rendered(conn: sa.Connection, delivery_id: int, token: str, text: str) -> bool:
@@ -100,9 +116,24 @@ def due_deliveries(
 ) -> list[int]:
     """Claimable deliveries whose time has come; with `rung_before`, only those whose last
     doorbell is older than that (or that never had one)."""
-    query = sa.select(deliveries.c.id).where(
-        deliveries.c.state.in_([s.value for s in CLAIMABLE_STATES]),
-        deliveries.c.next_attempt_at <= now,
+    query = (
+        sa.select(deliveries.c.id)
+        .join(accounts, accounts.c.id == deliveries.c.account_id)
+        .where(
+            sa.or_(
+                sa.and_(
+                    deliveries.c.state.in_([s.value for s in CLAIMABLE_STATES]),
+                    deliveries.c.next_attempt_at <= now,
+                ),
+                sa.and_(
+                    deliveries.c.state == DeliveryState.UNKNOWN,
+                    deliveries.c.reconcile_at <= now,
+                ),
+            ),
+            # A paused or rate-limited account takes nothing; ringing it would be noise.
+            accounts.c.health == "ok",
+            sa.or_(accounts.c.next_allowed_at.is_(None), accounts.c.next_allowed_at <= now),
+        )
     )
     if rung_before is not None:
         query = query.where(
@@ -139,7 +170,13 @@ def expire_lease(conn: sa.Connection, delivery_id: int, token: str | None, now: 
             deliveries.c.claim_token == token,
             deliveries.c.lease_until < now,
         )
-        .values(state=DeliveryState.UNKNOWN, lease_until=None, claim_token=None, updated_at=now)
+        .values(
+            state=DeliveryState.UNKNOWN,
+            lease_until=None,
+            claim_token=None,
+            reconcile_at=now,  # ask the platform before anything is sent again
+            updated_at=now,
+        )
     )
     return result.rowcount == 1
 

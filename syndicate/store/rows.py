@@ -81,6 +81,8 @@ class DeliveryRow:
     remote_id: str | None
     remote_url: str | None
     last_error: str | None
+    reconcile_at: datetime | None = None
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ class HistoryRow:
     attempts: int
     remote_url: str | None
     last_error: str | None
+    entry_id: int | None = None  # set by store.queries, so a row links to the entry timeline
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,23 @@ accounts = sa.Table(
     sa.Column("platform", sa.String(32), nullable=False),
     sa.Column("health", sa.String(16), nullable=False, server_default="ok"),
     sa.Column("paused_reason", sa.Text),
+    sa.Column("paused_at", UTCDateTime),
+    # No request before this: a platform's rate-limit reset, or the account's minimum gap.
     sa.Column("next_allowed_at", UTCDateTime),
+    sa.Column("last_posted_at", UTCDateTime),
+    # One post in flight per account: the sender holds this lease while its request is out.
+    sa.Column("lease_token", sa.String(64)),
+    sa.Column("lease_until", UTCDateTime),
+)
+
+# What a platform must keep between processes (rotated OAuth pairs, a Bluesky session). Kept
+# apart from `accounts` so no listing query ever selects it; never copied into events.
+account_tokens = sa.Table(
+    "account_tokens",
+    metadata,
+    sa.Column("account_id", sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
 )
 
 entries = sa.Table(
@@ -122,11 +138,16 @@ deliveries = sa.Table(
     sa.Column("remote_id", sa.Text),
     sa.Column("remote_url", sa.Text),
     sa.Column("last_error", sa.Text),
+    # unknown: when to ask the platform whether it posted; NULL means a person must decide.
+    sa.Column("reconcile_at", UTCDateTime),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("entry_id", "account_id"),
     sa.Index("ix_deliveries_due", "state", "next_attempt_at"),
     sa.Index("ix_deliveries_updated_at", "updated_at"),
+    # history pages filtered by state or account, newest id first (store.queries)
+    sa.Index("ix_deliveries_state_id", "state", "id"),
+    sa.Index("ix_deliveries_account_id_id", "account_id", "id"),
 )
 
 events = sa.Table(

@@ -246,8 +246,8 @@ def test_unknown_delivery_id_is_dropped_quietly(ctx: service.Context) -> None:
     assert outcome.state is None and not outcome.claimed
 
 
-def test_a_crashed_send_is_marked_unknown_by_the_sweeper(
-    ctx: service.Context, feeds: FeedServer, clock: Clock
+def test_a_crashed_send_is_marked_unknown_by_the_sweeper_then_reconciled(
+    ctx: service.Context, feeds: FeedServer, mastodon: FakeMastodon, clock: Clock
 ) -> None:
     delivery_id = new_delivery(ctx, feeds, clock)
     with ctx.store.begin() as conn:
@@ -257,7 +257,11 @@ def test_a_crashed_send_is_marked_unknown_by_the_sweeper(
     clock.advance(minutes=10)
     assert service.collect_due(ctx).expired == 1
     assert delivery(ctx, delivery_id).state is DeliveryState.UNKNOWN
-    assert service.deliver(ctx, delivery_id, Trigger.RETRY).claimed is False
+    # The dead worker never reached the platform: the question comes back "not there", and
+    # only then is it sent, once.
+    assert service.deliver(ctx, delivery_id, Trigger.RETRY).state is DeliveryState.POSTED
+    assert events(ctx, "reconcile_not_found") == ["reconcile_not_found"]
+    assert len(mastodon.statuses) == 1
 
 
 def test_due_feeds_are_handed_out_once_per_interval(ctx: service.Context, clock: Clock) -> None:
