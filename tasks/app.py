@@ -14,9 +14,13 @@ from syndicate.errors import ConfigError
 from syndicate.settings import Settings
 from tasks import runtime
 
-SWEEP_SECONDS = 30.0
 TASK_TIME_LIMIT = 300  # hard kill; every HTTP call has its own shorter timeout
 QUEUE = "syndicate"
+
+
+def time_limit(settings: Settings) -> int:
+    """The hard limit of one task: at most TASK_TIME_LIMIT, well inside the send lease."""
+    return max(2, min(TASK_TIME_LIMIT, int(settings.send_lease * 0.8)))
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -37,8 +41,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_acks_late": True,
         "worker_prefetch_multiplier": 1,
         "task_reject_on_worker_lost": True,
-        "task_time_limit": TASK_TIME_LIMIT,
-        "task_soft_time_limit": TASK_TIME_LIMIT - 30,
+        # Killed before its send lease runs out: the sweeper may then call the outcome
+        # unknown and reconcile without racing a send that is still running.
+        "task_time_limit": time_limit(settings),
+        "task_soft_time_limit": max(1, time_limit(settings) - 2),
         "broker_connection_retry_on_startup": True,
         "broker_connection_max_retries": None,
         # Known to lose tasks on a Redis restart in 5.7.0 (reference/celery.md §4.3).
@@ -47,7 +53,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "enable_utc": True,
         "timezone": "UTC",
         "beat_schedule": {
-            "syndicate.sweep": {"task": "syndicate.sweep", "schedule": SWEEP_SECONDS},
+            "syndicate.sweep": {"task": "syndicate.sweep", "schedule": settings.sweep_interval},
         },
     }
     if settings.embedded_broker:
