@@ -10,12 +10,21 @@ from typing import Any
 
 from celery import Celery
 
-from syndicate.errors import ConfigError
+from syndicate.errors import BrokerError, ConfigError, StoreError
 from syndicate.settings import Settings
 from tasks import runtime
 
 TASK_TIME_LIMIT = 300  # hard kill; every HTTP call has its own shorter timeout
 QUEUE = "syndicate"
+# The ledger (or the broker) unreachable for a moment: retry the task a few times with a
+# short backoff; nothing was recorded as done. Past that the sweeper finds the work again.
+LEDGER_RETRY: dict[str, Any] = {
+    "autoretry_for": (StoreError, BrokerError),
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
 
 
 def time_limit(settings: Settings) -> int:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from syndicate import service
 from syndicate.model import Trigger
 from tasks import dispatch, runtime
-from tasks.app import app
+from tasks.app import LEDGER_RETRY, app
 from tasks.ids import message_id
 
 # Longer waits are left to the sweeper: Redis re-delivers ETA messages held past its
@@ -16,7 +16,7 @@ from tasks.ids import message_id
 MAX_COUNTDOWN = 300.0
 
 
-@app.task(name="syndicate.deliver")
+@app.task(name="syndicate.deliver", **LEDGER_RETRY)
 def deliver(delivery_id: object, trigger: str = Trigger.SCHEDULE.value) -> None:
     checked = message_id("deliver", delivery_id, trigger)
     if checked is None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from syndicate import service
 from syndicate.model import Trigger
 from tasks import dispatch, runtime
-from tasks.app import app
+from tasks.app import LEDGER_RETRY, app
 from tasks.ids import message_id
 
 
-@app.task(name="syndicate.poll_feed")
+@app.task(name="syndicate.poll_feed", **LEDGER_RETRY)
 def poll_feed(feed_id: object, trigger: str = Trigger.SCHEDULE.value) -> None:
     checked = message_id("poll_feed", feed_id, trigger)
     if checked is None:

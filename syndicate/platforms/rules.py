@@ -63,7 +63,7 @@ class PlatformRules:
     url_length: int | None = None  # a URL's fixed cost in `count`; None: counted in full
     max_bytes: int | None = None  # a second cap in UTF-8 bytes (Bluesky)
     facets: bool = False  # links and #tags need byte-offset facets (Bluesky)
-    card: bool = False  # the client supplies the link card (Bluesky, LinkedIn)
+    card: bool = False  # the client supplies the link card (Bluesky, LinkedIn, Tumblr)
     escape: bool = False  # reserved characters are backslash-escaped (LinkedIn)
     threads: bool = False  # thread mode can chain replies
     measure: Measure | None = None  # (count(t), find_urls(t)) in one scan; None: each alone
@@ -92,6 +92,21 @@ class PlatformRules:
             return False
         end = _last_space(text, head_size)
         return end > 0 and self.count(text[:end]) > limit
+
+
+THREADS_LIMIT = 500
+_CLUSTER = regex.compile(r"\X")
+# What makes a cluster an emoji to Threads; ©, ® and ™ count too (conservative: the rule for
+# other non-ASCII text is undocumented, reference §13).
+_EMOJI = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}\u20e3\ufe0f]")
+
+
+def threads_length(text: str) -> int:
+    """Threads' unit (reference §10.2): grapheme clusters, but an emoji costs its UTF-8 bytes."""
+    clusters = _CLUSTER.findall(text)
+    if not _EMOJI.search(text):
+        return len(clusters)
+    return sum(utf8_length(c) if _EMOJI.search(c) else 1 for c in clusters)
 
 
 RULES: dict[str, PlatformRules] = {
@@ -127,7 +142,8 @@ RULES: dict[str, PlatformRules] = {
         "linkedin", LINKEDIN_LIMIT, linkedin_length, find_urls, card=True, escape=True
     ),
     "facebook": PlatformRules("facebook", FACEBOOK_LIMIT, facebook_length, find_urls),
-    "tumblr": PlatformRules("tumblr", TUMBLR_LIMIT, code_point_length, find_urls),
+    "tumblr": PlatformRules("tumblr", TUMBLR_LIMIT, code_point_length, find_urls, card=True),
+    "threads": PlatformRules("threads", THREADS_LIMIT, threads_length, find_urls, threads=True),
     "webhook": PlatformRules("webhook", UNLIMITED, code_point_length, find_urls),
     # The dry run counts as Mastodon does, so its preview matches the most common target.
     "log": PlatformRules(

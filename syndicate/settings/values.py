@@ -188,7 +188,11 @@ def _option_value(spec: OptionSpec, value: Any) -> str | int | bool:
         raise _Invalid(f"expected one of {', '.join(spec.choices)}, got {shown}")
     if spec.pattern and not re.fullmatch(spec.pattern, value):
         raise _Invalid(f"expected {spec.help or 'a match for ' + spec.pattern}, got {shown}")
-    return _http_url(value) if spec.url and value else value
+    if spec.url and value and not _is_http_url(value):
+        raise _Invalid(
+            f"expected an http(s) URL with a host, like https://example.org, got {shown}"
+        )
+    return value
 
 
 # [syndicate] keys: name -> (parser, default). Each is overridable by SYNDICATE_<NAME>.
