@@ -45,15 +45,21 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "accept_content": ["json"],
         "task_ignore_result": True,  # the ledger holds every outcome
         "task_default_queue": QUEUE,
-        # Ack after the task ran, one message reserved at a time: a crash re-delivers it and
-        # the ledger's claim makes the re-run a no-op.
+        # Ack after the task ran: a worker killed mid-task leaves its message unacked, so
+        # the broker re-delivers it and the ledger's claim makes the re-run a no-op.
         "task_acks_late": True,
+        # Reserve one message at a time: a killed worker strands at most one doorbell, and
+        # a slow send does not hold other accounts' doorbells hostage in its prefetch.
         "worker_prefetch_multiplier": 1,
+        # A pool child that died (OOM, kill -9) rejects-and-requeues its message instead of
+        # acking it as failed. (Celery has no separate "retry on worker lost" switch; the
+        # ledger's lease expiry and reconcile cover what the requeue cannot.)
         "task_reject_on_worker_lost": True,
         # Killed before its send lease runs out: the sweeper may then call the outcome
         # unknown and reconcile without racing a send that is still running.
         "task_time_limit": time_limit(settings),
         "task_soft_time_limit": max(1, time_limit(settings) - 2),
+        # A worker that starts before Redis, or loses it, keeps trying instead of exiting.
         "broker_connection_retry_on_startup": True,
         "broker_connection_max_retries": None,
         # Known to lose tasks on a Redis restart in 5.7.0 (reference/celery.md §4.3).
