@@ -19,6 +19,7 @@ from syndicate.platforms.textlen import (
     code_point_length,
     facebook_length,
     find_urls,
+    grapheme_length,
     linkedin_length,
     mastodon_length,
     mastodon_measure,
@@ -103,10 +104,9 @@ _EMOJI = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}\u20e3\
 
 def threads_length(text: str) -> int:
     """Threads' unit (reference §10.2): grapheme clusters, but an emoji costs its UTF-8 bytes."""
-    clusters = _CLUSTER.findall(text)
     if not _EMOJI.search(text):
-        return len(clusters)
-    return sum(utf8_length(c) if _EMOJI.search(c) else 1 for c in clusters)
+        return grapheme_length(text)  # segments only where clusters can join (fast)
+    return sum(utf8_length(c) if _EMOJI.search(c) else 1 for c in _CLUSTER.findall(text))
 
 
 RULES: dict[str, PlatformRules] = {

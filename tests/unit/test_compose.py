@@ -443,13 +443,15 @@ def test_the_limit_can_be_overridden_per_account() -> None:
 
 
 def test_every_platform_has_its_rules() -> None:
-    names = ["x", "mastodon", "bluesky", "linkedin", "facebook", "tumblr", "webhook", "log"]
+    names = ["x", "mastodon", "bluesky", "linkedin", "facebook", "tumblr", "threads", "webhook"]
+    names.append("log")
     assert sorted(RULES) == sorted(names)
     assert all(rules.name == name for name, rules in RULES.items())
     limits = {name: rules.limit for name, rules in RULES.items()}
     assert limits == {
         **{"x": 280, "mastodon": 500, "bluesky": 300, "linkedin": 3000},
-        **{"facebook": 63206, "tumblr": 4096, "webhook": UNLIMITED, "log": 500},
+        **{"facebook": 63206, "tumblr": 4096, "threads": 500},
+        **{"webhook": UNLIMITED, "log": 500},
     }
     assert RULES["bluesky"].max_bytes == 3000
 
