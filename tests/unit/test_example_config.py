@@ -33,7 +33,11 @@ def mentions(text: str, key: str) -> bool:
 
 def test_the_example_loads_with_its_secrets_in_the_environment() -> None:
     names = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)\}", TEXT))
-    settings = load(EXAMPLE, {name: f"value-of-{name.lower()}" for name in names})
+    environ = {
+        name: "https://hooks.example/in" if name.endswith("_URL") else f"value-of-{name.lower()}"
+        for name in names
+    }
+    settings = load(EXAMPLE, environ)
     assert {a.platform for a in settings.accounts.values()} == set(platform_names())
 
 
