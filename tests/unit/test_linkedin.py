@@ -442,6 +442,10 @@ def test_secrets_never_reach_logs_or_errors(
     linkedin: FakeLinkedIn, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    # Another module may have quieted these library loggers process-wide; open them up so
+    # the test sees what they would log.
+    for name in ("requests_oauthlib", "oauthlib"):
+        caplog.set_level(logging.DEBUG, logger=name)
     clock.advance(days=61)
     pub = publisher(linkedin)
     pub.publish(plain_post("refreshed first"), "d-1")
