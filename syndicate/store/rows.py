@@ -32,6 +32,7 @@ class FeedRow:
     self_url: str | None = None
     websub_token: str | None = field(default=None, repr=False)
     websub_secret: str | None = field(default=None, repr=False)
+    websub_next_secret: str | None = field(default=None, repr=False)
     websub_state: str | None = None
     websub_topic: str | None = None
     websub_lease_until: datetime | None = None

@@ -62,7 +62,9 @@ feeds = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("hub", sa.Text),
     sa.Column("self_url", sa.Text),
-    sa.Column("websub_secret", sa.Text),
+    sa.Column("websub_secret", sa.Text),  # the one the hub verified: pushes are signed with it
+    # A renewal's fresh secret, also accepted until the hub verifies it and it replaces the old.
+    sa.Column("websub_next_secret", sa.Text),
     sa.Column("websub_lease_until", UTCDateTime),
     # WebSub: the callback is /websub/<token>; the topic is the self URL we subscribed to.
     sa.Column("websub_token", sa.String(64), unique=True),

@@ -212,7 +212,7 @@ def test_web_table_is_read_and_validated(tmp_path: Path) -> None:
     assert (web.host_port, web.public_url) == (("::1", 9000), "https://syndicate.example")
 
 
-@pytest.mark.parametrize("key", ["password", "bnid"])
+@pytest.mark.parametrize("key", ["passwd", "bnid"])
 def test_unknown_web_key_is_named(tmp_path: Path, key: str) -> None:
     with pytest.raises(ConfigError, match=rf"web\.{key}: unknown key"):
         load(write(tmp_path, f'[web]\n{key} = "x"\n'), {})

@@ -393,6 +393,10 @@ def test_secrets_never_reach_errors_or_logs(
     fake: FakeX, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)  # tweepy and oauthlib log headers and token bodies
+    # Another module may have quieted these library loggers process-wide; open them up so
+    # the test sees what they would log.
+    for name in ("requests_oauthlib", "oauthlib"):
+        caplog.set_level(logging.DEBUG, logger=name)
     access, refresh = fake.issue_oauth2_tokens()
     cache = MemoryTokenCache()
     errors: list[str] = []
