@@ -54,6 +54,14 @@ ensure_postgres() {
   fi
 }
 
+ensure_chromium() {
+  # The browser tests drive Debian's Chromium through Playwright (executable_path); Playwright's
+  # own browser download (`playwright install`) needs a network the CI does not have.
+  [ -x /usr/bin/chromium ] && return 0
+  say "installing Chromium from Debian"
+  apt_install chromium
+}
+
 say "installing into .venv"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 if ! .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]' \
@@ -64,6 +72,7 @@ fi
 
 ensure_redis
 ensure_postgres
+ensure_chromium
 
 export PATH="$PWD/.venv/bin:$PATH"
 say "ruff";           ruff check syndicate tasks tests bench && ruff format --check syndicate tasks tests bench
