@@ -6,10 +6,13 @@ binds its settings first and runs a worker in-process.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import Celery
+from celery.signals import worker_init, worker_process_init
 
+from syndicate import service
 from syndicate.errors import BrokerError, ConfigError, StoreError
 from syndicate.settings import Settings
 from tasks import runtime
@@ -58,7 +61,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # Killed before its send lease runs out: the sweeper may then call the outcome
         # unknown and reconcile without racing a send that is still running.
         "task_time_limit": time_limit(settings),
-        "task_soft_time_limit": max(1, time_limit(settings) - 2),
+        "task_soft_time_limit": max(1, int(time_limit(settings) * 0.75)),
         # A worker that starts before Redis, or loses it, keeps trying instead of exiting.
         "broker_connection_retry_on_startup": True,
         "broker_connection_max_retries": None,
@@ -87,3 +90,18 @@ app = Celery(
     "syndicate", set_as_current=False, include=["tasks.poll", "tasks.deliver", "tasks.sweep"]
 )
 app.add_defaults(lambda: celery_config(runtime.settings()))
+
+
+@worker_init.connect
+def _warm_up(**_: Any) -> None:
+    """Before the pool forks: imports and compiled patterns are then shared by every child."""
+    service.warm_up(runtime.settings())
+
+
+@worker_process_init.connect
+def _open_ledger(**_: Any) -> None:
+    """Each pool child opens its own ledger connection before its first task arrives."""
+    try:
+        runtime.context()
+    except StoreError as e:  # the first task retries and says so; the child lives on
+        logging.getLogger("syndicate.tasks").warning("ledger not reachable yet: %s", e)

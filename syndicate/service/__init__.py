@@ -14,6 +14,7 @@ from syndicate.service.context import (
     healthy,
     open_context,
     utc_now,
+    warm_up,
 )
 from syndicate.service.delivering import DeliveryOutcome, deliver
 from syndicate.service.polling import PollOutcome, delivery_key, poll_feed
@@ -54,5 +55,6 @@ __all__ = [
     "states_since",
     "summary_for",
     "utc_now",
+    "warm_up",
     "work_remaining",
 ]

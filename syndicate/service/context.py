@@ -14,9 +14,11 @@ import sqlalchemy as sa
 from syndicate import settings as settings_mod
 from syndicate.errors import StoreError
 from syndicate.feeds.fetch import Fetcher
-from syndicate.model import Account, Trigger
+from syndicate.model import Account, Summary, Trigger
 from syndicate.platforms import publisher_class
 from syndicate.platforms.base import Publisher
+from syndicate.platforms.compose import render
+from syndicate.platforms.rules import RULES
 from syndicate.retry import RetryPolicy
 from syndicate.service.tokens import LedgerTokenCache
 from syndicate.store import Store, catalog, ledger
@@ -51,9 +53,7 @@ class Context:
             cls = publisher_class(account.platform)
             account_id = self.account_ids.get(account.name)
             tokens = (
-                None
-                if account_id is None
-                else LedgerTokenCache(self.store, account_id, self.clock)
+                None if account_id is None else LedgerTokenCache(self.store, account_id, self.clock)
             )
             self._publishers[account.name] = cls(
                 account, timeout=self.settings.fetch_timeout, tokens=tokens
@@ -130,3 +130,22 @@ def open_context(settings: settings_mod.Settings, *, sync: bool = True, **kwargs
                 feed_id=feed_id, message=message,
             )  # fmt: skip
     return ctx
+
+
+_WARM_UP = Summary(
+    title="Warm-up",
+    text="Café 👋 日本語 #tag https://example.com/a-post",
+    sentences=("Café 👋 日本語 #tag https://example.com/a-post",),
+    link="https://example.com/a-post",
+    categories=("Warm Up",),
+)
+
+
+def warm_up(settings: settings_mod.Settings) -> None:
+    """Import every configured platform and compile its counting patterns once. Run in a
+    worker before it forks, so a fresh pool child does not spend its first task's time
+    limit on imports (twitter-text alone takes over a second)."""
+    for account in settings.accounts.values():
+        publisher_class(account.platform)
+        rules = RULES[account.platform]
+        render(_WARM_UP, account.compose, rules, limit=rules.limit)

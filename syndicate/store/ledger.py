@@ -114,33 +114,35 @@ def finish_delivery(
 def due_deliveries(
     conn: sa.Connection, now: datetime, *, rung_before: datetime | None = None, limit: int = 500
 ) -> list[int]:
-    """Claimable deliveries whose time has come; with `rung_before`, only those whose last
-    doorbell is older than that (or that never had one)."""
-    query = (
-        sa.select(deliveries.c.id)
+    """Each account's oldest delivery whose time has come (one per account: a send takes the
+    account's oldest due delivery and rings the next itself, so more doorbells would only
+    queue up behind each other). With `rung_before`, only those whose last doorbell is older
+    than that (or that never had one)."""
+    due = sa.or_(
+        sa.and_(
+            deliveries.c.state.in_([s.value for s in CLAIMABLE_STATES]),
+            deliveries.c.next_attempt_at <= now,
+        ),
+        sa.and_(deliveries.c.state == DeliveryState.UNKNOWN, deliveries.c.reconcile_at <= now),
+    )
+    oldest = (
+        sa.select(sa.func.min(deliveries.c.id).label("id"))
         .join(accounts, accounts.c.id == deliveries.c.account_id)
         .where(
-            sa.or_(
-                sa.and_(
-                    deliveries.c.state.in_([s.value for s in CLAIMABLE_STATES]),
-                    deliveries.c.next_attempt_at <= now,
-                ),
-                sa.and_(
-                    deliveries.c.state == DeliveryState.UNKNOWN,
-                    deliveries.c.reconcile_at <= now,
-                ),
-            ),
+            due,
             # A paused or rate-limited account takes nothing; ringing it would be noise.
             accounts.c.health == "ok",
             sa.or_(accounts.c.next_allowed_at.is_(None), accounts.c.next_allowed_at <= now),
         )
+        .group_by(deliveries.c.account_id)
+        .subquery()
     )
+    query = sa.select(deliveries.c.id).join(oldest, oldest.c.id == deliveries.c.id)
     if rung_before is not None:
         query = query.where(
             sa.or_(deliveries.c.enqueued_at.is_(None), deliveries.c.enqueued_at < rung_before)
         )
-    order = (deliveries.c.next_attempt_at, deliveries.c.id)
-    return list(conn.execute(query.order_by(*order).limit(limit)).scalars())
+    return list(conn.execute(query.order_by(deliveries.c.id).limit(limit)).scalars())
 
 
 def mark_enqueued(conn: sa.Connection, delivery_ids: Sequence[int], now: datetime) -> None:

@@ -20,6 +20,7 @@ import base64
 import copy
 import hashlib
 import json
+import math
 import random
 import socket
 import struct
@@ -340,6 +341,8 @@ class FakeBluesky(LoopbackService):
         return reply
 
     def _rate_limited(self, bucket: str, until: float) -> Reply:
+        # The header carries whole seconds: refuse until the second it announces, no longer.
+        until = float(math.ceil(until))
         self._state.blocked_until[bucket] = max(until, self._state.blocked_until.get(bucket, 0))
         reply = _error(429, "RateLimitExceeded", "Rate Limit Exceeded")
         reply.headers.update(self._rate_headers(bucket, remaining=0, reset=until))

@@ -3,8 +3,10 @@
 It follows the documented contract closely enough that the real publisher, run in a separate
 Celery worker process, cannot tell it from an instance: Bearer auth, form or JSON bodies, the
 instance's length rule (counted by the same `mastodon_length` the publisher uses), `Idempotency-Key`
-replay for a TTL, rate-limit headers on every API response, and scripted faults that reproduce the
-ambiguous outcomes (commit-then-hang, accept-then-drop) the delivery state machine must survive.
+replay for a TTL, rate-limit headers on every API response, and the faults of every platform fake
+(tests/fakes/faults.py: scripted or random, including the ambiguous commit-then-hang and
+accept-then-drop the delivery state machine must survive). A status posted before the reset of a
+429 the fake gave that token is refused again and recorded in `violations`.
 
 Everything is served by a stdlib `ThreadingHTTPServer` on 127.0.0.1 and an ephemeral port; all
 state sits behind one lock so concurrent worker processes see a consistent server.
@@ -16,28 +18,19 @@ import copy
 import html
 import json
 import re
-import socket
-import struct
 import threading
 import time
 import traceback
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Any, Literal, get_args
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.fakes import _http
+from tests.fakes import faults
 from tests.fakes._http import LoopbackService, RequestHandler, RequestRecord
-
-FaultKind = Literal["status", "rate_limit", "unauthorized", "hang", "drop", "reset"]
-FAULT_KINDS: frozenset[str] = frozenset(get_args(FaultKind))
-# Faults that stop the request before Mastodon would process it: nothing is stored.
-_REFUSING_FAULTS = frozenset({"status", "rate_limit", "unauthorized", "reset"})
-
-Action = Literal["send", "hang", "drop", "reset"]
+from tests.fakes.faults import REFUSING_FAULTS, Fault, FaultKind, Reply
 
 URL_LENGTH = 23  # configuration.statuses.characters_reserved_per_url on every Mastodon
 VISIBILITIES = frozenset({"public", "unlisted", "private", "direct"})
@@ -58,22 +51,6 @@ class Request:
     headers: dict[str, str]
     body: bytes
     client_host: str
-
-
-@dataclass
-class Reply(_http.Reply):
-    """What to answer, and how: `action` lets a fault misbehave at the socket level."""
-
-    action: Action = "send"
-    delay: float = 0.0
-
-
-@dataclass(frozen=True)
-class _Fault:
-    kind: str
-    status: int
-    reset_in: float
-    hang_seconds: float
 
 
 class _BadRequest(Exception):
@@ -116,7 +93,8 @@ class FakeMastodon(LoopbackService):
         self._statuses: list[dict[str, Any]] = []
         self._requests: list[RequestRecord] = []
         self._idempotency: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
-        self._faults: deque[_Fault] = deque()
+        self._faults = faults.FaultPlan()
+        self._resets = faults.ResetWatch()
         self._quota: dict[tuple[str, int], int] = {}
         self._errors: list[str] = []
 
@@ -152,9 +130,31 @@ class FakeMastodon(LoopbackService):
         with self._lock:
             return list(self._errors)
 
+    @property
+    def posts(self) -> list[dict[str, Any]]:
+        """`statuses`, under the name every platform fake shares."""
+        return self.statuses
+
+    @property
+    def violations(self) -> list[str]:
+        """Statuses posted with a token before the reset of a 429 the fake gave it."""
+        with self._lock:
+            return self._resets.violations
+
+    @property
+    def faults_injected(self) -> dict[str, int]:
+        """Faults given so far (scripted and random), by kind."""
+        with self._lock:
+            return self._faults.injected
+
     def posts_for_key(self, key: str) -> int:
         with self._lock:
             return sum(1 for s in self._statuses if s["idempotency_key"] == key)
+
+    def posts_with_link(self, url: str) -> int:
+        """Stored statuses whose text carries `url`."""
+        with self._lock:
+            return sum(1 for s in self._statuses if url in s["text"])
 
     def reset(self) -> None:
         """Forget statuses, requests, keys, faults and quotas. Ids keep increasing, so an id
@@ -183,13 +183,23 @@ class FakeMastodon(LoopbackService):
         drop: process and store normally, then close the socket without answering.
         reset: close the socket with a TCP RST without processing anything.
         """
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}; expected one of {sorted(FAULT_KINDS)}")
-        if count < 1:
-            raise ValueError("count must be at least 1")
-        fault = _Fault(kind, status, reset_in, hang_seconds)
         with self._lock:
-            self._faults.extend([fault] * count)
+            self._faults.script(
+                kind, count=count, status=status, reset_in=reset_in, hang_seconds=hang_seconds
+            )
+
+    def set_random_faults(
+        self,
+        rates: Mapping[str, float],
+        *,
+        seed: int = 0,
+        reset_in: tuple[float, float] = (1.0, 3.0),
+    ) -> None:
+        """Give POST /api/v1/statuses requests without a scripted fault one at random: `rates`
+        are probabilities per request by kind ({} turns random faults off); a rate_limit fault
+        resets `reset_in` seconds ahead (drawn uniformly)."""
+        with self._lock:
+            self._faults.set_random(rates, seed=seed, reset_in=reset_in)
 
     # ------------------------------------------------------------------ dispatch
 
@@ -206,10 +216,18 @@ class FakeMastodon(LoopbackService):
 
     def _respond(self, req: Request) -> Reply:
         remaining, reset_at = self._count_request(req)
-        fault = self._next_fault(req)
-        if fault is not None and fault.kind in _REFUSING_FAULTS:
-            return self._refuse(fault, remaining, reset_at)
-        reply = _error(429, "Too many requests") if remaining < 0 else self._route(req)
+        token = self._bearer(req)
+        posting = req.method == "POST" and req.path == "/api/v1/statuses"
+        if posting and token is not None and (early := self._too_early(token)) is not None:
+            return early
+        fault = self._faults.next() if posting else None
+        if fault is not None and fault.kind in REFUSING_FAULTS:
+            return self._refuse(fault, token, remaining, reset_at)
+        if remaining < 0:
+            self._announce_reset(token, reset_at)
+            reply = _error(429, "Too many requests")
+        else:
+            reply = self._route(req)
         if req.path.startswith("/api/"):
             reply.headers.update(_rate_headers(self.rate_limit, max(remaining, 0), reset_at))
         if fault is not None:  # hang or drop: the request was processed, only the answer fails
@@ -217,17 +235,29 @@ class FakeMastodon(LoopbackService):
             reply.delay = fault.hang_seconds
         return reply
 
-    def _next_fault(self, req: Request) -> _Fault | None:
-        if req.method == "POST" and req.path == "/api/v1/statuses" and self._faults:
-            return self._faults.popleft()
-        return None
+    def _too_early(self, token: str) -> Reply | None:
+        """429 again for a status posted before the reset this token was given."""
+        until = self._resets.early(
+            token, self.clock(), f"POST /api/v1/statuses by @{self.username}"
+        )
+        if until is None:
+            return None
+        reply = _error(429, "Too many requests")
+        reply.headers.update(_rate_headers(self.rate_limit, 0, until))
+        return reply
 
-    def _refuse(self, fault: _Fault, remaining: int, reset_at: float) -> Reply:
+    def _announce_reset(self, token: str | None, until: float) -> None:
+        if token is not None:  # an anonymous caller has no account to hold back
+            self._resets.announce(token, until)
+
+    def _refuse(self, fault: Fault, token: str | None, remaining: int, reset_at: float) -> Reply:
         if fault.kind == "reset":
             return Reply(0, action="reset")
         if fault.kind == "rate_limit":
+            until = self.clock() + fault.reset_in
+            self._announce_reset(token, until)
             reply = _error(429, "Too many requests")
-            reply.headers.update(_rate_headers(self.rate_limit, 0, self.clock() + fault.reset_in))
+            reply.headers.update(_rate_headers(self.rate_limit, 0, until))
             return reply
         if fault.kind == "unauthorized":
             reply = _error(401, "The access token is invalid")
@@ -626,22 +656,4 @@ class _RequestHandler(RequestHandler[FakeMastodon]):
             body=body,
             client_host=self.client_address[0],
         )
-        self._answer(self.server.app.handle(request))
-
-    def _answer(self, reply: Reply) -> None:
-        if reply.action == "reset":
-            self._reset_connection()
-            return
-        if reply.action == "drop":
-            self.close_connection = True  # the socket closes with no status line sent
-            return
-        if reply.action == "hang":
-            self.server.app.stopping.wait(reply.delay)
-        self.send_reply(reply)  # a client that gave up during a hang just closes the connection
-
-    def _reset_connection(self) -> None:
-        # SO_LINGER 0 makes close() send RST instead of FIN; the fd really closes once
-        # StreamRequestHandler.finish() releases rfile, before any orderly shutdown.
-        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.connection.close()
-        self.close_connection = True
+        faults.answer(self, self.server.app.handle(request), self.server.app.stopping)

@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import html
 import json
+import math
 import random
 import re
 import secrets
@@ -323,6 +324,8 @@ class FakeX(LoopbackService):
         return reply
 
     def _too_many(self, bucket: str, reset: float) -> Reply:
+        # The header carries whole seconds: refuse until the second it announces, no longer.
+        reset = float(math.ceil(reset))
         if bucket == "post":  # remembered for `violations`, which watch post-creating requests
             self._blocked_until[USER_ID] = max(self._blocked_until.get(USER_ID, 0.0), reset)
         reply = _problem(429, "Too Many Requests", "Too Many Requests")
