@@ -279,6 +279,21 @@ def test_accounts_list_check_pause_and_resume(setup: Setup) -> None:
     assert wrong.exit_code == 1 and "FAILED" in wrong.output and "wrong-9f2c1d" not in wrong.output
 
 
+def test_feeds_list_shows_the_poll_times_websub_state_and_last_error(
+    setup: Setup, tmp_path: Path
+) -> None:
+    [line] = setup.ok("feeds", "list").splitlines()
+    assert line.startswith("blog  active  polled ") and "websub: no hub: polling only" in line
+    assert "error" not in line
+    (tmp_path / "feed.atom").unlink()  # the blog's feed is gone from disk
+    ctx = setup.context()
+    with ctx.store.begin() as conn:
+        conn.execute(sa.text("UPDATE feeds SET next_poll_at = NULL"))
+    assert setup.invoke("poll").exit_code == 1
+    [line] = setup.ok("feeds", "list").splitlines()
+    assert "websub: no hub: polling only  1 error(s): " in line
+
+
 def test_a_feed_leaves_the_ledger_only_once_out_of_the_config_or_forced(setup: Setup) -> None:
     kept = setup.invoke("feeds", "remove", "blog")
     assert kept.exit_code == 1 and "still in the config" in str(kept.exception)

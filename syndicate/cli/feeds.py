@@ -48,12 +48,17 @@ def feeds() -> None:
 @with_config
 @click.pass_context
 def feeds_list(ctx: click.Context) -> None:
-    """Each feed: state, last and next poll, errors."""
-    for feed in service.list_feeds(open_context(ctx, sync=False)):
+    """Each feed: state, last and next poll, WebSub state, errors."""
+    sctx = open_context(ctx, sync=False)
+    now = sctx.clock()
+    for feed in service.list_feeds(sctx):
         last = feed.last_polled_at.strftime("%Y-%m-%d %H:%M") if feed.last_polled_at else "never"
         upcoming = feed.next_poll_at.strftime("%Y-%m-%d %H:%M") if feed.next_poll_at else "now"
         problem = f"  {feed.error_count} error(s): {feed.last_error}" if feed.last_error else ""
-        click.echo(f"{feed.name}  {feed.status.value}  polled {last}  next {upcoming}{problem}")
+        click.echo(
+            f"{feed.name}  {feed.status.value}  polled {last}  next {upcoming}"
+            f"  websub: {websub.status_line(feed, now)}{problem}"
+        )
 
 
 @feeds.command("add")

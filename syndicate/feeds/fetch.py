@@ -4,18 +4,19 @@ for feeds configured as paths. Never parses."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import parse_qsl, quote_plus, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote_plus, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 import urllib3
 
 from syndicate.errors import FeedGone, FetchError
+from syndicate.feeds.freshness import freshness_lifetime, retry_after
 from syndicate.feeds.netguard import GuardedAdapter, check_host
 
 MAX_REDIRECTS = 5
@@ -25,8 +26,6 @@ MAX_REDIRECTS = 5
 TOTAL_TIME_FACTOR = 4
 CONNECT_TIMEOUT = 5.0
 READ_CHUNK = 65536
-# A longer wait is more likely a bug than a plan; it also keeps the datetime sum in range.
-MAX_RETRY_AFTER = timedelta(days=31)
 RATE_LIMIT_STATUSES = frozenset({429, 503})
 ACCEPT = (
     "application/atom+xml,application/rdf+xml,application/rss+xml,application/x-netcdf,"
@@ -35,6 +34,7 @@ ACCEPT = (
 # Fixed, not requests' default, which adds "br" and "zstd" whenever those packages happen to
 # be installed: what we accept should not depend on that, and the cap is tested on these two.
 ACCEPT_ENCODING = "gzip, deflate"
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
 
 
 class HTTPStatusError(FetchError):
@@ -52,6 +52,13 @@ class RateLimitedFetch(HTTPStatusError):
     def __init__(self, message: str, status: int, retry_after: datetime | None) -> None:
         super().__init__(message, status)
         self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class PostResult:
+    status: int  # of the final answer
+    url: str  # the URL that gave it, after any 307/308 hops
+    redirects: int = 0
 
 
 @dataclass(frozen=True)
@@ -75,7 +82,14 @@ def _utcnow() -> datetime:
 class Fetcher:
     """Fetches one feed at a time. The session gets a `GuardedAdapter` mounted for http and
     https, so a session passed in is changed: link-local and metadata addresses are refused on
-    every connection it makes from then on."""
+    every connection it makes from then on.
+
+    The session's `trust_env` is turned off: with it, requests scans the whole environment for
+    proxy variables and stats ~/.netrc on every request, which was a third of the CPU of a 304
+    poll (docs/benchmarks.md). Proxy variables (and no_proxy) still apply: they are looked up
+    once per scheme and host, by the same requests function. A CA bundle named by
+    REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE is read once here; ~/.netrc is not used (a feed that
+    needs credentials carries them in its URL)."""
 
     def __init__(
         self,
@@ -93,6 +107,11 @@ class Fetcher:
         self.block_private = block_private_networks
         self.now = now
         self.session = session or requests.Session()
+        if self.session.trust_env:
+            self.session.trust_env = False
+            self.session.verify = _ca_bundle() or self.session.verify
+        self.verify: bool | str = True if self.session.verify is None else self.session.verify
+        self._proxies: dict[str, dict[str, str]] = {}
         adapter = GuardedAdapter(block_private=block_private_networks)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
@@ -109,23 +128,55 @@ class Fetcher:
             return FetchResult(url=url, not_modified=False, body=self._read_file(Path(url)))
         return self._fetch_http(url, etag, last_modified)
 
-    def post_form(self, url: str, form: Mapping[str, str]) -> int:
-        """POST a form (a WebSub hub request) under the same SSRF guard as a fetch; redirects
-        are not followed. The status code, or FetchError when no answer came."""
-        _check_scheme(url)
-        check_host(urlsplit(url).hostname or "", block_private=self.block_private)
+    def post_form(
+        self, url: str, form: Mapping[str, str], *, vet: Callable[[str], None] | None = None
+    ) -> PostResult:
+        """POST a form (a WebSub hub request) under the same SSRF guard and time cap as a fetch.
+
+        307 and 308 are followed by hand, with the same method and the same bytes (RFC 9110
+        §15.4.8-9), at most MAX_REDIRECTS hops, each hop checked like a feed's. 301, 302 and
+        303 are not: clients turn those into a GET, which would drop the request, so their
+        status is returned as is. `vet` may refuse a hop (raise FetchError) before anything is
+        sent to it: the hub secret travels in the body. FetchError when no answer came."""
+        body = urlencode(dict(form)).encode()  # once, so every hop sends the very same bytes
+        deadline = time.monotonic() + self.timeout[1] * TOTAL_TIME_FACTOR
+        for hops in range(MAX_REDIRECTS + 1):
+            _check_scheme(url)
+            if vet is not None:
+                vet(url)  # before the host is even resolved
+            self._check_hop(url, deadline)
+            with self._post(url, body) as response:
+                if response.status_code not in (307, 308):
+                    return PostResult(status=response.status_code, url=url, redirects=hops)
+                url = _location(response, url)
+        raise FetchError(f"{redact_url(url)}: more than {MAX_REDIRECTS} redirects")
+
+    def _post(self, url: str, body: bytes) -> requests.Response:
+        headers = {"User-Agent": self.user_agent, "Content-Type": FORM_CONTENT_TYPE}
         try:
-            response = self.session.post(
+            # stream: the answer's status is all we need, so its body is never read (a hub
+            # cannot make us buffer megabytes); closing the response drops the connection.
+            return self.session.post(
                 url,
-                data=dict(form),
-                headers={"User-Agent": self.user_agent},
+                data=body,
+                headers=headers,
                 timeout=self.timeout,
                 allow_redirects=False,
+                stream=True,
+                proxies=self.proxies(url),
             )
         except requests.RequestException as e:
             raise FetchError(f"{redact_url(url)}: {_reason(e)}") from e
-        with response:
-            return response.status_code
+
+    def proxies(self, url: str) -> dict[str, str] | None:
+        """The environment's proxies for `url` (none when no_proxy names its host), looked
+        up once per scheme and host. None rather than empty: requests then skips merging."""
+        parts = urlsplit(url)
+        key = f"{parts.scheme}://{parts.netloc}"
+        found = self._proxies.get(key)
+        if found is None:
+            found = self._proxies[key] = requests.utils.get_environ_proxies(url)
+        return found or None
 
     def _read_file(self, path: Path) -> bytes:
         try:
@@ -170,12 +221,25 @@ class Fetcher:
             raise FetchError(f"{redact_url(url)}: redirects still going after the time cap")
 
     def _get(self, url: str, headers: dict[str, str]) -> requests.Response:
+        """One GET through the session's adapter. `Session.get` would merge the session's
+        headers, auth, params and hooks into every request (we set none: `headers` is the
+        whole request) at a fifth of a 304 poll's CPU; cookies are the one thing it kept, so
+        they are sent from and kept in the session's jar here."""
+        request = requests.Request("GET", url, headers=headers, cookies=self.session.cookies)
+        prepared = request.prepare()
         try:
-            return self.session.get(
-                url, headers=headers, timeout=self.timeout, stream=True, allow_redirects=False
+            response = self.session.get_adapter(url).send(
+                prepared,
+                stream=True,
+                timeout=self.timeout,
+                verify=self.verify,
+                proxies=self.proxies(url),
             )
         except requests.RequestException as e:
             raise FetchError(f"{redact_url(url)}: {_reason(e)}") from e
+        jar = self.session.cookies
+        requests.cookies.extract_cookies_to_jar(jar, prepared, response.raw)  # type: ignore[no-untyped-call]
+        return response
 
     def _result(
         self, response: requests.Response, url: str, moved_to: str | None, deadline: float
@@ -236,70 +300,17 @@ class Fetcher:
         return b"".join(chunks)
 
 
+def _ca_bundle() -> str | None:
+    # What requests itself reads when trust_env is on (sessions.merge_environment_settings).
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
+
+
 def _decoded_chunks(raw: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
     """The body, decoded, as it arrives. read1 returns after a single socket read, so the time
     cap is checked between reads (iter_content would block until 64 kB had dripped in), and it
     never returns more than READ_CHUNK decoded bytes, so a gzip bomb cannot expand in one go."""
     while chunk := raw.read1(READ_CHUNK, decode_content=True):
         yield chunk
-
-
-# ------------------------------------------------------------- pure header decisions
-
-
-def retry_after(headers: Mapping[str, str], now: datetime) -> datetime | None:
-    """When a 429/503 lets us ask again (UTC), from Retry-After in either form (RFC 9110
-    §10.2.3); None without a usable value. `headers` has lower-cased names."""
-    value = headers.get("retry-after", "").strip()
-    seconds = _delta_seconds(value)
-    if seconds is not None:
-        delay = timedelta(seconds=seconds)
-    else:
-        at = _http_date(value)
-        if at is None:
-            return None
-        # Measured against the server's own Date, so a skewed server clock does not matter.
-        delay = at - (_http_date(headers.get("date", "")) or now)
-    return now + min(max(delay, timedelta(0)), MAX_RETRY_AFTER)
-
-
-def freshness_lifetime(headers: Mapping[str, str], now: datetime) -> float | None:
-    """Seconds the response stays fresh (RFC 9111 §4.2.1): max-age wins over Expires, and
-    no-cache or no-store mean the server gives no freshness at all. Lower-cased names."""
-    directives = _cache_directives(headers.get("cache-control", ""))
-    if "no-cache" in directives or "no-store" in directives:
-        return None
-    max_age = _delta_seconds(directives.get("max-age", ""))
-    if max_age is not None:
-        return float(max_age)
-    expires = _http_date(headers.get("expires", ""))
-    if expires is None:
-        return None
-    served = _http_date(headers.get("date", "")) or now
-    return max(0.0, (expires - served).total_seconds())
-
-
-def _cache_directives(value: str) -> dict[str, str]:
-    directives = {}
-    for part in value.split(","):
-        name, _, argument = part.partition("=")
-        if name.strip():
-            directives[name.strip().lower()] = argument.strip().strip('"')
-    return directives
-
-
-def _delta_seconds(value: str) -> int | None:
-    # Digits only (RFC 9110 §1.2); long runs are refused before int() (it caps at 4,300 digits).
-    return int(value) if value.isascii() and value.isdigit() and len(value) <= 12 else None
-
-
-def _http_date(value: str) -> datetime | None:
-    try:
-        parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    # HTTP-dates are always GMT; "-0000" or an obsolete form may parse as naive.
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 # ------------------------------------------------------------------------ URLs
@@ -341,6 +352,10 @@ def _check_scheme(url: str) -> None:
 def _redirect_target(response: requests.Response, url: str) -> str | None:
     if response.status_code not in (301, 302, 303, 307, 308):
         return None
+    return _location(response, url)
+
+
+def _location(response: requests.Response, url: str) -> str:
     location = response.headers.get("Location")
     if not location:
         raise FetchError(

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urljoin, urlsplit
@@ -124,6 +124,13 @@ def signature_valid(secret: str | None, body: bytes, header: str | None) -> bool
     expected = hmac.new(secret.encode(), body, digest).hexdigest()
     # Bytes: compare_digest refuses str with non-ASCII characters, which a header may carry.
     return hmac.compare_digest(expected.encode(), given.strip().lower().encode())
+
+
+def signed_by_any(secrets: Iterable[str | None], body: bytes, header: str | None) -> bool:
+    """Valid under one of `secrets`. During a renewal both the old secret and the fresh one
+    are held: the hub signs with the old until it has verified the renewal, and with the new
+    from then on, and a push may cross our handling of that verification."""
+    return any(signature_valid(secret, body, header) for secret in secrets)
 
 
 def renew_at(verified_at: datetime, lease: timedelta) -> datetime:

@@ -83,15 +83,16 @@ def _claim(
     ctx: Context, feed_id: int, trigger: Trigger, actor: str, kind: str = "feed_polled"
 ) -> _Poll | PollOutcome:
     """Take the feed's lease: a `_Poll` that holds it, or the outcome of not getting it."""
+    token = uuid.uuid4().hex
     with ctx.store.begin() as conn:
-        feed = catalog.get_feed(conn, feed_id)
+        feed = catalog.claim_feed(conn, feed_id, token, ctx.clock(), FEED_LEASE)
         if feed is None:
-            log.warning("poll_feed: no feed with id %s; ignored", feed_id)
-            return PollOutcome(feed=f"#{feed_id}", skipped=True)
-        token = uuid.uuid4().hex
-        if not catalog.claim_feed(conn, feed_id, token, ctx.clock(), FEED_LEASE):
-            return PollOutcome(feed=feed.name, skipped=True)
-    return _Poll(ctx, feed, token, trigger, actor, kind=kind)
+            name = catalog.feed_name(conn, feed_id)
+    if feed is not None:
+        return _Poll(ctx, feed, token, trigger, actor, kind=kind)
+    if name is None:
+        log.warning("poll_feed: no feed with id %s; ignored", feed_id)
+    return PollOutcome(feed=f"#{feed_id}" if name is None else name, skipped=True)
 
 
 def body_digest(body: bytes) -> str:

@@ -12,7 +12,7 @@ import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -27,7 +27,7 @@ from syndicate.feeds.websub import (
     answer_intent,
     may_send_secret,
     renew_at,
-    signature_valid,
+    signed_by_any,
     subscription_params,
 )
 from syndicate.model import FeedStatus, Trigger
@@ -86,7 +86,8 @@ def subscribe(
     ctx: Context, feed_id: int, *, trigger: Trigger = Trigger.SCHEDULE
 ) -> SubscribeOutcome:
     """Ask the feed's hub for pushes. The state is `pending` before the request leaves, so a
-    hub that verifies before it answers finds the request it is verifying."""
+    hub that verifies before it answers finds the request it is verifying. Each renewal sends
+    a fresh secret; the old one stays valid until the hub verifies the renewal (`verify`)."""
     with ctx.store.begin() as conn:
         feed = catalog.get_feed(conn, feed_id)
         if feed is None:
@@ -96,7 +97,7 @@ def subscribe(
             log.debug("websub: not subscribing %s: %s", feed.name, reason)
             return SubscribeOutcome(feed=feed.name, skipped=reason)
         token, secret = secrets.token_urlsafe(32), secrets.token_hex(32)
-        catalog.ensure_websub_credentials(conn, feed.id, token, secret)
+        catalog.prepare_websub_request(conn, feed.id, token, secret)
         feed = catalog.get_feed(conn, feed_id)
         assert feed is not None and feed.websub_token and feed.hub and feed.self_url
         catalog.set_websub(
@@ -112,22 +113,36 @@ def subscribe(
         Mode.SUBSCRIBE,
         callback=callback_url(ctx, feed.websub_token),
         topic=feed.self_url,
-        secret=feed.websub_secret,
+        secret=feed.websub_next_secret,
         lease=DEFAULT_LEASE,
     )
     return _send(ctx, feed, feed.hub, params)
 
 
+def _secret_stays_private(url: str) -> None:
+    """A redirect must not carry the hub secret where it would travel in clear."""
+    if not may_send_secret(url):
+        raise FetchError(f"{redact_url(url)}: not following a redirect to plain http")
+
+
 def _send(ctx: Context, feed: FeedRow, hub: str, params: Mapping[str, str]) -> SubscribeOutcome:
     mode = params["hub.mode"]
+    vet = _secret_stays_private if "hub.secret" in params else None
     try:
-        status = ctx.get_fetcher().post_form(hub, params)
+        answer = ctx.get_fetcher().post_form(hub, params, vet=vet)
     except FetchError as e:
         error = str(e)
     else:
-        if 200 <= status < 300:
+        if answer.redirects:
+            with ctx.store.begin() as conn:
+                _event(ctx, conn, feed, "websub_redirected",
+                       f"{feed.name}: the hub sent the request on to {redact_url(answer.url)}",
+                       redirects=answer.redirects, status=answer.status)  # fmt: skip
+        if 200 <= answer.status < 300:
             return SubscribeOutcome(feed=feed.name, requested=True)
-        error = f"the hub answered HTTP {status}"
+        error = f"the hub answered HTTP {answer.status}"
+        if answer.status in (301, 302, 303):
+            error += " (a redirect a POST cannot follow: only 307 and 308 keep the method)"
     with ctx.store.begin() as conn:
         _event(ctx, conn, feed, f"websub_{mode}_failed", f"{feed.name}: {error}")
     log.warning("websub %s %s failed: %s", mode, feed.name, error)
@@ -157,6 +172,7 @@ def verify(ctx: Context, token: str, params: Mapping[str, str]) -> str | None:
             _event(ctx, conn, feed, "websub_unsubscribed", f"{feed.name}: unsubscribed")
             return intent.challenge
         lease = intent.lease or DEFAULT_LEASE
+        rotated = catalog.confirm_websub_secret(conn, feed.id)
         catalog.set_websub(
             conn,
             feed.id,
@@ -166,7 +182,7 @@ def verify(ctx: Context, token: str, params: Mapping[str, str]) -> str | None:
         )
         _event(ctx, conn, feed, "websub_subscribed",
                f"{feed.name}: subscribed for {int(lease.total_seconds())} s",
-               lease_seconds=int(lease.total_seconds()))  # fmt: skip
+               lease_seconds=int(lease.total_seconds()), new_secret=rotated)  # fmt: skip
         return intent.challenge
 
 
@@ -178,7 +194,8 @@ def ingest(ctx: Context, token: str, headers: Mapping[str, str], body: bytes) ->
         feed = catalog.feed_by_websub_token(conn, token)
         if feed is None:
             return None
-        if not signature_valid(feed.websub_secret, body, headers.get("x-hub-signature")):
+        accepted = (feed.websub_secret, feed.websub_next_secret)
+        if not signed_by_any(accepted, body, headers.get("x-hub-signature")):
             why = "bad signature" if headers.get("x-hub-signature") else "unsigned"
             _event(ctx, conn, feed, "websub_push_ignored", f"{feed.name}: {why} content ignored")
             log.warning("websub: %s push to %s ignored", why, feed.name)
@@ -234,3 +251,19 @@ def renew_due(ctx: Context) -> list[SubscribeOutcome]:
         return []
     outcomes = [subscribe(ctx, feed_id) for feed_id in due]
     return outcomes + [unsubscribe(ctx, feed_id) for feed_id in removed]
+
+
+def status_line(feed: FeedRow, now: datetime) -> str:
+    """The feed's WebSub state in a few words, for `syndicate feeds list` and the web page."""
+    lease = feed.websub_lease_until
+    held = lease is not None and lease > now
+    until = f" until {lease:%Y-%m-%d %H:%M} UTC" if held and lease else ""
+    if feed.websub_state == State.SUBSCRIBED:
+        return f"subscribed{until}" if held else "subscribed, lease ended (renewing)"
+    if feed.websub_state == State.PENDING:
+        return f"renewing, subscribed{until}" if held else "asked the hub, awaiting verification"
+    if feed.websub_state == State.DENIED:
+        return "denied by the hub: polling only"
+    if feed.websub_state == State.UNSUBSCRIBED:
+        return "unsubscribed"
+    return "hub advertised, not subscribed yet" if feed.hub else "no hub: polling only"

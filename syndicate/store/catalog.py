@@ -5,6 +5,8 @@ Every function takes an open transaction; the caller (service) groups a change a
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -113,8 +115,15 @@ def list_feeds(conn: sa.Connection) -> list[FeedRow]:
     return [_feed_row(row) for row in conn.execute(sa.select(feeds).order_by(feeds.c.name))]
 
 
+_FEED_FIELDS = tuple(f.name for f in dataclasses.fields(FeedRow) if f.name != "status")
+
+
 def _feed_row(row: sa.Row[Any]) -> FeedRow:
-    return from_row(FeedRow, row, status=FeedStatus(row.status))
+    # Every poll reads one: by the field names, listed once (`from_row` lists them per call).
+    columns = row._mapping
+    return FeedRow(
+        status=FeedStatus(columns["status"]), **{name: columns[name] for name in _FEED_FIELDS}
+    )
 
 
 def get_account(conn: sa.Connection, account_id: int) -> AccountRow | None:
@@ -126,20 +135,36 @@ def account_ids(conn: sa.Connection) -> dict[str, int]:
     return {row.name: row.id for row in conn.execute(sa.select(accounts.c.id, accounts.c.name))}
 
 
+# The statements run on every poll are built once, with bind parameters: SQLAlchemy keys its
+# compiled-statement cache on a key it memoises on the statement object, so a poll only binds
+# values. Building them per call cost more CPU than SQLite's own work (docs/benchmarks.md).
+_CLAIM_FEED = (
+    feeds.update()
+    .where(
+        feeds.c.id == sa.bindparam("feed_id"),
+        feeds.c.status == FeedStatus.ACTIVE.value,
+        sa.or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < sa.bindparam("now")),
+    )
+    .values(lease_until=sa.bindparam("until"), poll_token=sa.bindparam("token"))
+)
+_CLAIM_FEED_RETURNING = _CLAIM_FEED.returning(*feeds.c)
+
+
 def claim_feed(
     conn: sa.Connection, feed_id: int, token: str, now: datetime, lease: timedelta
-) -> bool:
-    """Take the feed's poll lease; False when another poller holds it or the feed is inactive."""
-    result = conn.execute(
-        feeds.update()
-        .where(
-            feeds.c.id == feed_id,
-            feeds.c.status == FeedStatus.ACTIVE,
-            sa.or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now),
-        )
-        .values(lease_until=now + lease, poll_token=token)
-    )
-    return result.rowcount == 1
+) -> FeedRow | None:
+    """Take the feed's poll lease and read it in the same statement (UPDATE ... RETURNING);
+    None when another poller holds it or the feed is inactive."""
+    params = {"feed_id": feed_id, "now": now, "until": now + lease, "token": token}
+    if not conn.dialect.update_returning:  # SQLite before 3.35: claim, then read
+        claimed = conn.execute(_CLAIM_FEED, params).rowcount == 1
+        return get_feed(conn, feed_id) if claimed else None
+    row = conn.execute(_CLAIM_FEED_RETURNING, params).one_or_none()
+    return None if row is None else _feed_row(row)
+
+
+def feed_name(conn: sa.Connection, feed_id: int) -> str | None:
+    return conn.execute(sa.select(feeds.c.name).where(feeds.c.id == feed_id)).scalar_one_or_none()
 
 
 def due_feeds(conn: sa.Connection, now: datetime) -> list[int]:
@@ -167,23 +192,39 @@ def push_next_poll(conn: sa.Connection, feed_id: int, now: datetime, until: date
 def record_poll(conn: sa.Connection, feed_id: int, token: str, **values: Any) -> bool:
     """Store the outcome of a poll and release the lease; False if the lease was lost (it
     expired and another poller took the feed), in which case nothing is written."""
-    result = conn.execute(
-        feeds.update()
-        .where(feeds.c.id == feed_id, feeds.c.poll_token == token)
-        .values(lease_until=None, poll_token=None, **values)
-    )
+    params = {f"new_{name}": value for name, value in values.items()}
+    statement = _record_poll_statement(frozenset(values))
+    result = conn.execute(statement, {"feed_id": feed_id, "token": token, **params})
     return result.rowcount == 1
+
+
+@functools.cache
+def _record_poll_statement(columns: frozenset[str]) -> sa.Update:
+    """One statement per set of columns a poll outcome writes (a handful: unchanged, stored,
+    failed, gone, quarantined), built once like `_CLAIM_FEED`."""
+    return (
+        feeds.update()
+        .where(feeds.c.id == sa.bindparam("feed_id"), feeds.c.poll_token == sa.bindparam("token"))
+        .values(
+            lease_until=None,
+            poll_token=None,
+            **{name: sa.bindparam(f"new_{name}", type_=feeds.c[name].type) for name in columns},
+        )
+    )
 
 
 # --- entries ------------------------------------------------------------------------------
 
 
+_KNOWN_ENTRIES = sa.select(
+    entries.c.identity, entries.c.id, entries.c.content_hash, entries.c.link
+).where(entries.c.feed_id == sa.bindparam("feed_id"))
+
+
 def known_entries(conn: sa.Connection, feed_id: int) -> dict[str, tuple[int, str, str]]:
     """identity -> (entry id, content hash, link) for every entry ever seen in the feed."""
-    query = sa.select(
-        entries.c.identity, entries.c.id, entries.c.content_hash, entries.c.link
-    ).where(entries.c.feed_id == feed_id)
-    return {row.identity: (row.id, row.content_hash, row.link) for row in conn.execute(query)}
+    rows = conn.execute(_KNOWN_ENTRIES, {"feed_id": feed_id})
+    return {row.identity: (row.id, row.content_hash, row.link) for row in rows}
 
 
 def _entry_values(entry: FeedEntry, content_hash: str) -> dict[str, Any]:
@@ -202,6 +243,9 @@ def _entry_values(entry: FeedEntry, content_hash: str) -> dict[str, Any]:
     }
 
 
+_INSERT_ENTRY = entries.insert()
+
+
 def insert_entry(
     conn: sa.Connection,
     feed_id: int,
@@ -212,12 +256,9 @@ def insert_entry(
     baseline: bool,
 ) -> int:
     values = _entry_values(entry, content_hash)
-    result = conn.execute(
-        entries.insert().values(
-            feed_id=feed_id, identity=entry.identity, first_seen_at=now, baseline=baseline, **values
-        )
-    )
-    return inserted_id(result)
+    values.update(feed_id=feed_id, identity=entry.identity, first_seen_at=now, baseline=baseline)
+    # The columns come from the parameters' keys, so the one statement is compiled once.
+    return inserted_id(conn.execute(_INSERT_ENTRY, values))
 
 
 def update_entry(conn: sa.Connection, entry_id: int, entry: FeedEntry, content_hash: str) -> None:
@@ -278,13 +319,30 @@ def feed_by_websub_token(conn: sa.Connection, token: str) -> FeedRow | None:
     return None if row is None else _feed_row(row)
 
 
-def ensure_websub_credentials(conn: sa.Connection, feed_id: int, token: str, secret: str) -> None:
-    """Give the feed its callback token and HMAC secret, once: later calls keep the first."""
+def prepare_websub_request(conn: sa.Connection, feed_id: int, token: str, secret: str) -> None:
+    """Before a (re)subscription: the callback token is given once and kept (the hub knows the
+    subscription by topic and callback); the secret is fresh for each renewal, but a request
+    retried before the hub verified the last one reuses that one's secret, so whichever
+    request the hub verifies, we know the secret it holds."""
     conn.execute(
         feeds.update()
-        .where(feeds.c.id == feed_id, feeds.c.websub_token.is_(None))
-        .values(websub_token=token, websub_secret=secret)
+        .where(feeds.c.id == feed_id)
+        .values(
+            websub_token=sa.func.coalesce(feeds.c.websub_token, token),
+            websub_next_secret=sa.func.coalesce(feeds.c.websub_next_secret, secret),
+        )
     )
+
+
+def confirm_websub_secret(conn: sa.Connection, feed_id: int) -> bool:
+    """The hub verified our subscription: the secret sent with it is the only one from now on.
+    False when no fresh secret was waiting (nothing changed)."""
+    result = conn.execute(
+        feeds.update()
+        .where(feeds.c.id == feed_id, feeds.c.websub_next_secret.is_not(None))
+        .values(websub_secret=feeds.c.websub_next_secret, websub_next_secret=None)
+    )
+    return result.rowcount == 1
 
 
 def set_websub(conn: sa.Connection, feed_id: int, **values: Any) -> None:

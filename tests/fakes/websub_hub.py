@@ -6,6 +6,12 @@ if the body echoes it. `publish` POSTs content to verified subscribers, signed w
 `X-Hub-Signature` (sha256 unless told otherwise; a wrong or missing signature on demand).
 `deny` sends the `hub.mode=denied` notification. Its HMAC is computed here, independently of
 the code under test.
+
+Faults on demand: `answer` sets the status of its answer to a request; `redirect` answers every
+request with a redirect (status and Location) instead, as a hub that moved does; `hold` queues
+verifications until `release`, so a test can act while a renewal is waiting. A renewal replaces
+the subscription (and so the secret the hub signs with) only once verified, as the spec says.
+Anything that goes wrong inside the fake itself is kept in `errors`, for tests to assert empty.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import hmac
 import secrets
 import threading
 import time
+import traceback
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -55,8 +62,13 @@ class FakeHub(LoopbackService):
     ) -> None:
         self.lease_seconds = lease_seconds
         self.answer = answer
+        self.redirect: tuple[int, str] | None = None  # (status, Location) for every request
+        self.hold = False  # queue verifications until release()
         self.clock = clock
         self.requests: list[dict[str, str]] = []
+        self.raw_requests: list[tuple[str, dict[str, str], bytes]] = []  # method, headers, body
+        self.errors: list[str] = []
+        self._held: list[dict[str, str]] = []
         self.verifications: list[Verification] = []
         self.subscriptions: dict[tuple[str, str], Subscription] = {}
         self._lock = threading.Lock()
@@ -69,12 +81,35 @@ class FakeHub(LoopbackService):
     def url(self) -> str:
         return f"{self.base_url}/"
 
-    def request(self, form: dict[str, str]) -> int:
+    def request(self, form: dict[str, str]) -> Reply:
         with self._lock:
+            if self.redirect is not None:
+                status, location = self.redirect
+                return Reply(status, headers={"Location": location})
             self.requests.append(form)
-        if self.answer == 202:
-            threading.Thread(target=self._verify, args=(form,), daemon=True).start()
-        return self.answer
+            if self.answer == 202 and self.hold:
+                self._held.append(form)
+        if self.answer == 202 and not self.hold:
+            self._start_verification(form)
+        return Reply(self.answer)
+
+    def release(self) -> None:
+        """Verify every request held since `hold` was set, and stop holding."""
+        with self._lock:
+            held, self._held, self.hold = self._held, [], False
+        for form in held:
+            self._start_verification(form)
+
+    def _start_verification(self, form: dict[str, str]) -> None:
+        threading.Thread(target=self._verify_recorded, args=(form,), daemon=True).start()
+
+    def _verify_recorded(self, form: dict[str, str]) -> None:
+        try:
+            self._verify(form)
+        except Exception:  # a bug in the fake: kept for the test to see, not lost in a thread
+            with self._changed:
+                self.errors.append(traceback.format_exc())
+                self._changed.notify_all()
 
     def _verify(self, form: dict[str, str]) -> None:
         mode, topic, callback = form["hub.mode"], form["hub.topic"], form["hub.callback"]
@@ -116,16 +151,19 @@ class FakeHub(LoopbackService):
         method: str = "sha256",
         signature: str | None = None,
         unsigned: bool = False,
+        secret: str | None = None,
     ) -> list[int]:
         """POST `body` to each verified subscriber of `topic`; their answers' statuses.
-        `signature` replaces the real one (a wrong signature); `unsigned` sends none."""
+        `signature` replaces the real one (a wrong signature); `unsigned` sends none; `secret`
+        signs with that secret instead of the subscription's (a stale one, say)."""
         with self._lock:
             subscribers = [s for s in self.subscriptions.values() if s.topic == topic]
         statuses = []
         for sub in subscribers:
             headers = {"Content-Type": content_type, "Link": f'<{topic}>; rel="self"'}
-            if sub.secret and not unsigned:
-                digest = hmac.new(sub.secret.encode(), body, getattr(hashlib, method)).hexdigest()
+            key = secret or sub.secret
+            if key and not unsigned:
+                digest = hmac.new(key.encode(), body, getattr(hashlib, method)).hexdigest()
                 headers["X-Hub-Signature"] = signature or f"{method}={digest}"
             statuses.append(_post(sub.callback, body, headers))
         return statuses
@@ -137,6 +175,8 @@ class FakeHub(LoopbackService):
 
 class _Handler(RequestHandler[FakeHub]):
     def respond(self, headers: dict[str, str], body: bytes) -> None:
+        with self.server.app._lock:
+            self.server.app.raw_requests.append((self.command, headers, body))
         if self.command != "POST":
             self.send_reply(Reply(405))
             return
@@ -144,7 +184,7 @@ class _Handler(RequestHandler[FakeHub]):
         if {"hub.mode", "hub.topic", "hub.callback"} - set(form):
             self.send_reply(Reply(400, b"hub.mode, hub.topic and hub.callback are required"))
             return
-        self.send_reply(Reply(self.server.app.request(form)))
+        self.send_reply(self.server.app.request(form))
 
 
 def _get(url: str, query: dict[str, str]) -> tuple[int, bytes]:

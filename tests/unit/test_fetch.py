@@ -17,15 +17,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from syndicate.errors import FeedGone, FetchError
-from syndicate.feeds.fetch import (
-    MAX_RETRY_AFTER,
-    Fetcher,
-    HTTPStatusError,
-    RateLimitedFetch,
-    freshness_lifetime,
-    redact_url,
-    retry_after,
-)
+from syndicate.feeds.fetch import Fetcher, HTTPStatusError, RateLimitedFetch, redact_url
+from syndicate.feeds.freshness import MAX_RETRY_AFTER, freshness_lifetime, retry_after
 from tests.conftest import Clock
 from tests.fakes.feedserver import FeedServer, entity_bomb
 
@@ -253,6 +246,40 @@ def test_connection_refused_is_a_fetch_error(server: FeedServer) -> None:
     server.stop()
     with pytest.raises(FetchError, match="ConnectionError"):
         fetcher().fetch(url)
+
+
+def test_cookies_a_feed_server_sets_are_sent_back_on_the_next_poll(server: FeedServer) -> None:
+    # Some hosts set a cookie and redirect to themselves to check it (a cookie wall); the
+    # session's jar carries it, as requests' Session.get did.
+    server.publish("/feed.atom", BODY, headers={"Set-Cookie": "visited=1; Path=/"})
+    f = fetcher()
+    f.fetch(server.url_for("/feed.atom"))
+    assert "cookie" not in server.requests[-1][2]
+    f.fetch(server.url_for("/feed.atom"))
+    assert server.requests[-1][2]["cookie"] == "visited=1"
+
+
+# ------------------------------------------------------------------- proxies
+
+
+def test_proxy_variables_apply_without_trust_env_and_are_read_once_per_host(
+    server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("http_proxy", server.base_url)
+    f = fetcher()
+    assert f.session.trust_env is False
+    # Nothing listens on port 9: the answer can only come through the proxy, and the proxy
+    # sees the absolute URL a client sends to a proxy.
+    assert f.fetch("http://localhost:9/feed.atom").body == BODY
+    assert server.requests[-1][1] == "http://localhost:9/feed.atom"
+    monkeypatch.setenv("http_proxy", "http://localhost:9")  # read once: not seen by f
+    assert f.fetch("http://localhost:9/feed.atom").body == BODY
+
+
+def test_no_proxy_still_exempts_a_host(server: FeedServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("http_proxy", "http://localhost:9")  # a proxy that is not there
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    assert fetcher().fetch(server.url_for("/feed.atom")).body == BODY
 
 
 # --------------------------------------------------------------------- SSRF

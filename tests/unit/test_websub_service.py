@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Iterator, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +15,11 @@ import pytest
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from syndicate import service
-from syndicate.model import DeliveryState, Trigger
+from syndicate.model import DeliveryState, FeedStatus, Trigger
 from syndicate.service import websub
 from syndicate.settings import load
 from syndicate.store import catalog, ledger
+from syndicate.store.rows import FeedRow
 from syndicate.web import create_app
 from tests.conftest import MASTODON_TOKEN, Clock
 from tests.fakes.atom import atom_feed, sample_entry
@@ -147,7 +148,8 @@ def test_a_push_is_posted_within_the_request_exactly_once(
     assert "Post 2" in status["text"]
     [delivery_id] = rung
     with ctx.store.begin() as conn:
-        assert ledger.get_delivery(conn, delivery_id).state is DeliveryState.POSTED
+        delivery = ledger.get_delivery(conn, delivery_id)
+    assert delivery is not None and delivery.state is DeliveryState.POSTED
 
     # The same content again, pushed or polled, posts nothing more.
     assert hub.publish(SELF_URL, document(hub, 2, 1), method="sha1") == [204]
@@ -294,3 +296,168 @@ def test_link_headers_take_precedence_over_the_documents_links(
     service.poll_feed(ctx, ctx.feed_ids["blog"], Trigger.SCHEDULE)
     row = feed(ctx)
     assert (row.hub, row.self_url) == (hub.url, "https://blog.example.com/self-from-header")
+
+
+# --- hub redirects ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def old_hub() -> Iterator[FakeHub]:
+    """Where the feed says its hub is; tests make it redirect."""
+    with FakeHub() as fake:
+        yield fake
+
+
+def advertise(ctx: service.Context, hub_url: str) -> None:
+    with ctx.store.begin() as conn:
+        catalog.set_websub(conn, ctx.feed_ids["blog"], hub=hub_url, self_url=SELF_URL)
+
+
+@pytest.mark.parametrize("status", [307, 308])
+def test_a_hub_redirect_307_or_308_gets_the_same_post_at_the_new_address(
+    ctx: service.Context, hub: FakeHub, old_hub: FakeHub, status: int
+) -> None:
+    old_hub.redirect = (status, hub.url)
+    advertise(ctx, old_hub.url)
+    [outcome] = websub.renew_due(ctx)
+    assert outcome.requested
+    [(method, _, body)] = old_hub.raw_requests
+    assert [r[0::2] for r in hub.raw_requests] == [(method, body)] == [("POST", body)]
+    assert hub.raw_requests[0][1]["content-type"].startswith("application/x-www-form-urlencoded")
+    assert hub.requests[0]["hub.secret"]  # the secret went on with it (loopback: allowed)
+    assert hub.wait_verified(1)[0].echoed
+    assert feed(ctx).websub_state == "subscribed"
+    assert events(ctx, "websub_redirected") == ["websub_redirected"]
+    assert old_hub.errors == hub.errors == []
+
+
+@pytest.mark.parametrize("status", [301, 302, 303])
+def test_a_hub_redirect_301_302_or_303_is_not_followed_for_a_post(
+    ctx: service.Context, hub: FakeHub, old_hub: FakeHub, status: int
+) -> None:
+    old_hub.redirect = (status, hub.url)
+    advertise(ctx, old_hub.url)
+    [outcome] = websub.renew_due(ctx)
+    assert outcome.error is not None and outcome.error.startswith(f"the hub answered HTTP {status}")
+    assert "only 307 and 308" in outcome.error
+    assert hub.raw_requests == []
+    assert events(ctx, "websub_subscribe_failed") == ["websub_subscribe_failed"]
+
+
+def test_a_hub_redirecting_in_a_loop_is_given_up_after_5_hops(
+    ctx: service.Context, old_hub: FakeHub
+) -> None:
+    old_hub.redirect = (307, old_hub.url)
+    advertise(ctx, old_hub.url)
+    [outcome] = websub.renew_due(ctx)
+    assert outcome.error is not None and "more than 5 redirects" in outcome.error
+    assert len(old_hub.raw_requests) == 6  # the request and five hops
+
+
+@pytest.mark.parametrize(
+    ("location", "refusal"),
+    [
+        ("https://169.254.169.254/hub", "a cloud metadata address"),
+        ("https://[::ffff:169.254.169.254]/hub", "a cloud metadata address"),
+        ("http://hub.example.com/", "not following a redirect to plain http"),
+        ("file:///etc/passwd", "only http and https"),
+    ],
+)
+def test_a_hub_redirect_is_checked_like_a_feed_url_before_anything_is_sent(
+    ctx: service.Context, old_hub: FakeHub, location: str, refusal: str
+) -> None:
+    old_hub.redirect = (307, location)
+    advertise(ctx, old_hub.url)
+    [outcome] = websub.renew_due(ctx)
+    assert outcome.error is not None and refusal in outcome.error
+    assert feed(ctx).websub_secret is None  # nothing verified
+    secret = feed(ctx).websub_next_secret
+    assert secret and all(secret not in message for message in messages(ctx))
+
+
+def messages(ctx: service.Context) -> list[str]:
+    with ctx.store.begin() as conn:
+        return [f"{e.message} {e.data}" for e in ledger.list_events(conn)]
+
+
+# --- secret rotation ----------------------------------------------------------------------
+
+
+def test_a_renewal_rotates_the_secret_and_the_old_one_holds_until_the_hub_verifies(
+    ctx: service.Context, feeds: FeedServer, hub: FakeHub, mastodon: FakeMastodon, clock: Clock
+) -> None:
+    subscribed(ctx, feeds, hub)
+    old = hub.requests[0]["hub.secret"]
+    assert (feed(ctx).websub_secret, feed(ctx).websub_next_secret) == (old, None)
+
+    hub.hold = True
+    clock.advance(minutes=48)
+    [outcome] = websub.renew_due(ctx)
+    assert outcome.requested
+    new = hub.requests[1]["hub.secret"]
+    assert new != old
+    # Not verified yet: the hub still signs with the old secret, and that is taken.
+    assert hub.publish(SELF_URL, document(hub, 2, 1)) == [204]
+    assert len(mastodon.statuses) == 1
+
+    hub.release()
+    assert hub.wait_verified(2)[-1].echoed
+    assert (feed(ctx).websub_secret, feed(ctx).websub_next_secret) == (new, None)
+    # Verified: the old secret is refused, the new one taken.
+    hub.publish(SELF_URL, document(hub, 3, 2, 1), secret=old)
+    assert len(mastodon.statuses) == 1
+    assert events(ctx, "websub_push_ignored") == ["websub_push_ignored"]
+    hub.publish(SELF_URL, document(hub, 3, 2, 1))
+    assert len(mastodon.statuses) == 2
+    assert all(old not in m and new not in m for m in messages(ctx))
+    assert hub.errors == []
+
+
+def test_a_renewal_retried_before_verification_sends_the_same_fresh_secret(
+    ctx: service.Context, feeds: FeedServer, hub: FakeHub, clock: Clock
+) -> None:
+    subscribed(ctx, feeds, hub)
+    hub.hold = True
+    clock.advance(minutes=48)
+    assert websub.renew_due(ctx)[0].requested
+    clock.advance(hours=1)  # never verified: asked again
+    assert websub.renew_due(ctx)[0].requested
+    first, second, third = (r["hub.secret"] for r in hub.requests)
+    assert second == third != first
+    # A push signed with the pending secret is authentic too: it is ours, sent to this hub.
+    assert hub.publish(SELF_URL, document(hub, 1), secret=second) == [204]
+    assert events(ctx, "websub_push_ignored") == []
+
+
+# --- what `syndicate feeds list` shows ------------------------------------------------------
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+LATER = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+HUB = "https://hub.example/"
+
+
+@pytest.mark.parametrize(
+    ("hub", "state", "lease", "line"),
+    [
+        (None, None, None, "no hub: polling only"),
+        ("https://hub.example/", None, None, "hub advertised, not subscribed yet"),
+        ("https://hub.example/", "pending", None, "asked the hub, awaiting verification"),
+        ("https://hub.example/", "subscribed", LATER, "subscribed until 2026-11-30 12:00 UTC"),
+        (
+            "https://hub.example/",
+            "pending",
+            LATER,
+            "renewing, subscribed until 2026-11-30 12:00 UTC",
+        ),
+        ("https://hub.example/", "subscribed", NOW, "subscribed, lease ended (renewing)"),
+        ("https://hub.example/", "denied", LATER, "denied by the hub: polling only"),
+        ("https://hub.example/", "unsubscribed", None, "unsubscribed"),
+    ],
+)
+def test_the_status_line_says_where_the_subscription_stands(
+    hub: str | None, state: str | None, lease: datetime | None, line: str
+) -> None:
+    row = FeedRow(1, "blog", "https://b.example/feed", FeedStatus.ACTIVE, None, None, None,
+                  None, None, None, 0, None, hub=hub, websub_state=state,
+                  websub_lease_until=lease)  # fmt: skip
+    assert websub.status_line(row, NOW) == line
