@@ -1,10 +1,12 @@
 """Benchmark: deliveries through Redis and Celery workers, beside a plain loop of the same posts.
 
     python -m bench.deliver [--deliveries 10000] [--accounts 8] [--workers 2] [--concurrency 1]
-                            [--database-url URL] [--ring all|first] [--profile]
+                            [--database-url URL] [--ring all|first] [--latency MS] [--profile]
 
-A fake Mastodon (tests/fakes/mastodon.py, no faults, its rate limit out of reach) answers at
-once from a child process, so its CPU is neither ours nor the workers'. The ledger (SQLite in a
+A fake Mastodon (tests/fakes/mastodon.py, no faults, its rate limit out of reach) answers from a
+child process, so its CPU is neither ours nor the workers': at once, or after `--latency` ms per
+post, as a real instance does (then the run measures what one post in flight per account and
+the workers' concurrency make of waiting, not of CPU). The ledger (SQLite in a
 temporary directory, or a fresh schema on the PostgreSQL server of `--database-url`) is seeded
 with `--deliveries` pending deliveries: each entry routed to every one of `--accounts` accounts
 on that one instance (one post in flight per account is a product rule), its summary stored as
@@ -327,7 +329,7 @@ def print_profile(workers: Sequence[Worker], limit: int = 30) -> None:
 def run(args: argparse.Namespace) -> Result:
     with contextlib.ExitStack() as stack:
         directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-deliver-")))
-        fake = stack.enter_context(fake_platform())
+        fake = stack.enter_context(fake_platform(args.latency / 1000))
         check_loopback_only(fake.base_url)  # before the workers inherit the environment
         broker_url, redis_pid = stack.enter_context(redis_server(directory))
         database_url = stack.enter_context(database(args.database_url))
@@ -364,6 +366,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--ring", choices=("all", "first"), default="all",
         help="ring every delivery (as a poll does) or each account's oldest only",
     )  # fmt: skip
+    parser.add_argument(
+        "--latency", type=float, default=0.0, metavar="MS",
+        help="the fake platform answers each post after MS milliseconds (default: at once)",
+    )  # fmt: skip
     parser.add_argument("--profile", action="store_true", help="cProfile the workers (solo pool)")
     args = parser.parse_args(argv)
     if min(args.deliveries, args.accounts, args.workers, args.concurrency) < 1:
@@ -377,7 +383,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(
         f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs; "
         f"{args.deliveries} deliveries over {args.accounts} accounts, {where}, "
-        f"{args.workers} workers x concurrency {args.concurrency}, ring {args.ring}"
+        f"{args.workers} workers x concurrency {args.concurrency}, ring {args.ring}, "
+        f"platform latency {args.latency:g} ms"
     )
     if args.profile:
         print("profiling: solo pool, and every timing below is inflated by the profiler")

@@ -42,13 +42,13 @@ STALL_SECONDS = 120.0  # nothing moved for this long: the run is stuck, stop it
 # --- the fake platform, in a child process ------------------------------------------------
 
 
-def _serve_fake(conn: Connection, token: str) -> None:
+def _serve_fake(conn: Connection, token: str, latency: float) -> None:
     # The fakes leave Nagle's algorithm on: an answer's headers and body go out as two
     # segments and the second waits for the client's delayed ACK, 40 ms per answer. Issue 6
     # asks for a platform that answers at once (real servers set TCP_NODELAY), so turn it off
     # in this process only, through the stdlib's own StreamRequestHandler switch.
     _http.RequestHandler.disable_nagle_algorithm = True
-    fake = FakeMastodon(token=token, rate_limit=10**9).start()
+    fake = FakeMastodon(token=token, rate_limit=10**9, post_latency=latency).start()
     conn.send(fake.base_url)
     while conn.recv() == "posts":
         conn.send([(s["token"], s["idempotency_key"], s["text"]) for s in fake.statuses])
@@ -70,12 +70,15 @@ class FakePlatform:
 
 
 @contextmanager
-def fake_platform() -> Iterator[FakePlatform]:
-    """A FakeMastodon with its own interpreter: its CPU is neither ours nor the workers'."""
+def fake_platform(latency: float = 0.0) -> Iterator[FakePlatform]:
+    """A FakeMastodon with its own interpreter: its CPU is neither ours nor the workers'.
+    Each status POST answers after `latency` seconds (0: at once)."""
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
     token = f"bench-{uuid.uuid4().hex}"
-    process = context.Process(target=_serve_fake, args=(theirs, token), name="fake-mastodon")
+    process = context.Process(
+        target=_serve_fake, args=(theirs, token, latency), name="fake-mastodon"
+    )
     process.start()
     try:
         if not ours.poll(120):

@@ -40,6 +40,11 @@ def deliver(
     with ctx.store.begin() as conn:
         delivery = ledger.get_delivery(conn, delivery_id)
         account = catalog.get_account(conn, delivery.account_id) if delivery else None
+        idle = _skip_idle(ctx, conn, delivery, account, trigger=trigger, actor=actor)
+    if idle and account is not None:
+        follow_up, follow_up_at = pacing.next_due(ctx, account.id)
+        return DeliveryOutcome(delivery_id, None, claimed=False, message="not claimable",
+                               follow_up=follow_up, follow_up_at=follow_up_at)  # fmt: skip
     if delivery is None or account is None:
         log.warning("deliver: no delivery with id %s; message dropped", delivery_id)
         return DeliveryOutcome(delivery_id, None, claimed=False, message="no such delivery")
@@ -68,6 +73,33 @@ def deliver(
         follow_up=follow_up,
         follow_up_at=follow_up_at,
     )
+
+
+def _skip_idle(
+    ctx: Context,
+    conn: sa.Connection,
+    delivery: DeliveryRow | None,
+    account: AccountRow | None,
+    *,
+    trigger: Trigger,
+    actor: str,
+) -> bool:
+    """A doorbell for an account with nothing due (a duplicate, or one that comes after the
+    account's chain already sent this delivery): say so and stop, without taking the account.
+    A paused or unconfigured account goes on to `_not_now` or `_fail_unconfigured`."""
+    if delivery is None or account is None or account.name not in ctx.settings.accounts:
+        return False
+    if account.health != account_store.HEALTH_OK:
+        return False
+    if account_store.oldest_due(conn, account.id, ctx.clock()) is not None:
+        return False
+    ledger.append_event(
+        conn, at=ctx.clock(), kind="claim_skipped", trigger=trigger, actor=actor,
+        delivery_id=delivery.id, entry_id=delivery.entry_id, account_id=account.id,
+        message=f"not claimable (state {delivery.state.value}): a duplicate or early message, "
+        "ignored",
+    )  # fmt: skip
+    return True
 
 
 def _oldest_due(ctx: Context, account_id: int) -> int | None:

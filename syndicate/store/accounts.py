@@ -6,6 +6,7 @@ write is a conditional UPDATE inside the caller's transaction (the caller writes
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,8 +35,13 @@ class AccountState:
     lease_until: datetime | None
 
 
+# The statements every delivery runs (take, release, oldest_due, next_wake) are built once,
+# with bind parameters, so a send only binds values (see store/ledger.py).
+_GET_STATE = sa.select(accounts).where(accounts.c.id == sa.bindparam("account_id"))
+
+
 def get_state(conn: sa.Connection, account_id: int) -> AccountState | None:
-    row = conn.execute(sa.select(accounts).where(accounts.c.id == account_id)).one_or_none()
+    row = conn.execute(_GET_STATE, {"account_id": account_id}).one_or_none()
     return None if row is None else from_row(AccountState, row)
 
 
@@ -46,17 +52,26 @@ def all_states(conn: sa.Connection) -> list[AccountState]:
 
 def take(conn: sa.Connection, account_id: int, token: str, now: datetime, lease: timedelta) -> bool:
     """Hold the account for one send: healthy, no live lease, and past any known reset."""
-    result = conn.execute(
-        accounts.update()
-        .where(
-            accounts.c.id == account_id,
-            accounts.c.health == HEALTH_OK,
-            sa.or_(accounts.c.lease_token.is_(None), accounts.c.lease_until < now),
-            sa.or_(accounts.c.next_allowed_at.is_(None), accounts.c.next_allowed_at <= now),
-        )
-        .values(lease_token=token, lease_until=now + lease)
+    params = {"account_id": account_id, "now": now, "token": token, "until": now + lease}
+    return conn.execute(_TAKE, params).rowcount == 1
+
+
+_TAKE = (
+    accounts.update()
+    .where(
+        accounts.c.id == sa.bindparam("account_id"),
+        accounts.c.health == HEALTH_OK,
+        sa.or_(accounts.c.lease_token.is_(None), accounts.c.lease_until < sa.bindparam("now")),
+        sa.or_(
+            accounts.c.next_allowed_at.is_(None),
+            accounts.c.next_allowed_at <= sa.bindparam("now"),
+        ),
     )
-    return result.rowcount == 1
+    .values(
+        lease_token=sa.bindparam("token", type_=accounts.c.lease_token.type),
+        lease_until=sa.bindparam("until", type_=accounts.c.lease_until.type),
+    )
+)
 
 
 def release(
@@ -68,20 +83,30 @@ def release(
     not_before: datetime | None = None,
 ) -> bool:
     """Give the account back; record a post and push the next allowed time (never earlier)."""
+    params = {"account_id": account_id, "token": token}
+    params.update(posted_at=posted_at, not_before=not_before)
+    statement = _release_statement(posted_at is not None, not_before is not None)
+    return conn.execute(statement, params).rowcount == 1
+
+
+@functools.cache
+def _release_statement(posted: bool, not_before: bool) -> sa.Update:
     values: dict[str, Any] = {"lease_token": None, "lease_until": None}
-    if posted_at is not None:
-        values["last_posted_at"] = posted_at
-    if not_before is not None:
+    if posted:
+        values["last_posted_at"] = sa.bindparam("posted_at", type_=accounts.c.last_posted_at.type)
+    if not_before:
+        at = sa.bindparam("not_before", type_=accounts.c.next_allowed_at.type)
         values["next_allowed_at"] = sa.case(
-            (accounts.c.next_allowed_at > not_before, accounts.c.next_allowed_at),
-            else_=not_before,
+            (accounts.c.next_allowed_at > at, accounts.c.next_allowed_at), else_=at
         )
-    result = conn.execute(
+    return (
         accounts.update()
-        .where(accounts.c.id == account_id, accounts.c.lease_token == token)
+        .where(
+            accounts.c.id == sa.bindparam("account_id"),
+            accounts.c.lease_token == sa.bindparam("token"),
+        )
         .values(**values)
     )
-    return result.rowcount == 1
 
 
 def defer(conn: sa.Connection, account_id: int, until: datetime) -> None:
@@ -117,56 +142,60 @@ def oldest_posted_since(conn: sa.Connection, account_id: int, since: datetime) -
 
 def oldest_due(conn: sa.Connection, account_id: int, now: datetime) -> int | None:
     """The account's next delivery to send: the oldest due one (ids grow with age)."""
-    query = (
-        sa.select(deliveries.c.id)
-        .where(
-            deliveries.c.account_id == account_id,
-            sa.or_(
-                sa.and_(
-                    deliveries.c.state.in_([s.value for s in CLAIMABLE_STATES]),
-                    deliveries.c.next_attempt_at <= now,
-                ),
-                sa.and_(
-                    deliveries.c.state == DeliveryState.UNKNOWN,
-                    deliveries.c.reconcile_at <= now,
-                ),
-            ),
-        )
-        .order_by(deliveries.c.created_at, deliveries.c.id)
-        .limit(1)
-    )
-    value: int | None = conn.execute(query).scalar()
+    value: int | None = conn.execute(_OLDEST_DUE, {"account_id": account_id, "now": now}).scalar()
     return value
+
+
+_OLDEST_DUE = (
+    sa.select(deliveries.c.id)
+    .where(
+        deliveries.c.account_id == sa.bindparam("account_id"),
+        sa.or_(
+            sa.and_(
+                deliveries.c.state.in_([s.value for s in CLAIMABLE_STATES]),
+                deliveries.c.next_attempt_at <= sa.bindparam("now"),
+            ),
+            sa.and_(
+                deliveries.c.state == DeliveryState.UNKNOWN,
+                deliveries.c.reconcile_at <= sa.bindparam("now"),
+            ),
+        ),
+    )
+    .order_by(deliveries.c.created_at, deliveries.c.id)
+    .limit(1)
+)
 
 
 def next_wake(conn: sa.Connection, account_id: int) -> tuple[int, datetime] | None:
     """The account's delivery that comes due soonest (a backoff or a reconcile time)."""
-    wake = sa.type_coerce(
-        sa.case(
-            (deliveries.c.state == DeliveryState.UNKNOWN, deliveries.c.reconcile_at),
-            else_=deliveries.c.next_attempt_at,
-        ),
-        UTCDateTime(),
-    )
-    query = (
-        sa.select(deliveries.c.id, wake.label("wake"))
-        .where(
-            deliveries.c.account_id == account_id,
-            sa.or_(
-                deliveries.c.state.in_([s.value for s in CLAIMABLE_STATES]),
-                sa.and_(
-                    deliveries.c.state == DeliveryState.UNKNOWN,
-                    deliveries.c.reconcile_at.is_not(None),
-                ),
-            ),
-        )
-        .order_by(wake, deliveries.c.id)
-        .limit(1)
-    )
-    row = conn.execute(query).one_or_none()
+    row = conn.execute(_NEXT_WAKE, {"account_id": account_id}).one_or_none()
     if row is None:
         return None
     return int(row.id), row.wake
+
+
+_WAKE = sa.type_coerce(
+    sa.case(
+        (deliveries.c.state == DeliveryState.UNKNOWN, deliveries.c.reconcile_at),
+        else_=deliveries.c.next_attempt_at,
+    ),
+    UTCDateTime(),
+)
+_NEXT_WAKE = (
+    sa.select(deliveries.c.id, _WAKE.label("wake"))
+    .where(
+        deliveries.c.account_id == sa.bindparam("account_id"),
+        sa.or_(
+            deliveries.c.state.in_([s.value for s in CLAIMABLE_STATES]),
+            sa.and_(
+                deliveries.c.state == DeliveryState.UNKNOWN,
+                deliveries.c.reconcile_at.is_not(None),
+            ),
+        ),
+    )
+    .order_by(_WAKE, deliveries.c.id)
+    .limit(1)
+)
 
 
 def pause(conn: sa.Connection, account_id: int, reason: str, now: datetime) -> bool:

@@ -126,8 +126,11 @@ def _feed_row(row: sa.Row[Any]) -> FeedRow:
     )
 
 
+_GET_ACCOUNT = sa.select(accounts).where(accounts.c.id == sa.bindparam("account_id"))
+
+
 def get_account(conn: sa.Connection, account_id: int) -> AccountRow | None:
-    row = conn.execute(sa.select(accounts).where(accounts.c.id == account_id)).one_or_none()
+    row = conn.execute(_GET_ACCOUNT, {"account_id": account_id}).one_or_none()
     return None if row is None else from_row(AccountRow, row)
 
 

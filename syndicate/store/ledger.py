@@ -6,6 +6,8 @@ caller (service) records each state change and its event together.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,11 +46,21 @@ def create_delivery(
     return inserted_id(result)
 
 
+# The statements every delivery runs are built once, with bind parameters: SQLAlchemy keys its
+# compiled-statement cache on a key it memoises on the statement object, so a send only binds
+# values. Building them per call cost more CPU than the database's own work (bench.deliver).
+_GET_DELIVERY = sa.select(deliveries).where(deliveries.c.id == sa.bindparam("delivery_id"))
+_DELIVERY_FIELDS = tuple(f.name for f in dataclasses.fields(DeliveryRow) if f.name != "state")
+
+
 def get_delivery(conn: sa.Connection, delivery_id: int) -> DeliveryRow | None:
-    row = conn.execute(sa.select(deliveries).where(deliveries.c.id == delivery_id)).one_or_none()
+    row = conn.execute(_GET_DELIVERY, {"delivery_id": delivery_id}).one_or_none()
     if row is None:
         return None
-    return from_row(DeliveryRow, row, state=DeliveryState(row.state))
+    columns = row._mapping
+    return DeliveryRow(
+        state=DeliveryState(columns["state"]), **{name: columns[name] for name in _DELIVERY_FIELDS}
+    )
 
 
 def claim_delivery(
@@ -56,38 +68,63 @@ def claim_delivery(
 ) -> DeliveryState | None:
     """-> sending, with a lease and a claim token: pending|waiting when due, or unknown when
     its reconcile time has come. Returns the state it was claimed from; None: not ours."""
-    claimed = sa.and_(
-        deliveries.c.state.in_([s.value for s in CLAIMABLE_STATES]),
-        deliveries.c.next_attempt_at <= now,
-    )
-    to_reconcile = sa.and_(
-        deliveries.c.state == DeliveryState.UNKNOWN, deliveries.c.reconcile_at <= now
-    )
-    for condition, state in ((claimed, None), (to_reconcile, DeliveryState.UNKNOWN)):
-        result = conn.execute(
-            deliveries.update()
-            .where(deliveries.c.id == delivery_id, condition)
-            .values(
-                state=DeliveryState.SENDING,
-                attempts=deliveries.c.attempts + 1,
-                claim_token=token,
-                lease_until=now + lease,
-                reconcile_at=None,
-                updated_at=now,
-            )
-        )
-        if result.rowcount == 1:
-            return state or DeliveryState.PENDING
+    params = {"delivery_id": delivery_id, "token": token, "now": now, "until": now + lease}
+    for statement, state in _CLAIMS:
+        if conn.execute(statement, params).rowcount == 1:
+            return state
     return None
 
 
-def set_rendered(conn: sa.Connection, delivery_id: int, token: str, text: str) -> bool:
-    result = conn.execute(
+def _claim_from(condition: sa.ColumnElement[bool]) -> sa.Update:
+    return (
         deliveries.update()
-        .where(deliveries.c.id == delivery_id, deliveries.c.claim_token == token)
-        .values(rendered_text=text)
+        .where(deliveries.c.id == sa.bindparam("delivery_id"), condition)
+        .values(
+            state=DeliveryState.SENDING,
+            attempts=deliveries.c.attempts + 1,
+            claim_token=sa.bindparam("token", type_=deliveries.c.claim_token.type),
+            lease_until=sa.bindparam("until", type_=deliveries.c.lease_until.type),
+            reconcile_at=None,
+            updated_at=sa.bindparam("now", type_=deliveries.c.updated_at.type),
+        )
     )
-    return result.rowcount == 1
+
+
+_CLAIMS = (
+    (
+        _claim_from(
+            sa.and_(
+                deliveries.c.state.in_([s.value for s in CLAIMABLE_STATES]),
+                deliveries.c.next_attempt_at <= sa.bindparam("now"),
+            )
+        ),
+        DeliveryState.PENDING,
+    ),
+    (
+        _claim_from(
+            sa.and_(
+                deliveries.c.state == DeliveryState.UNKNOWN,
+                deliveries.c.reconcile_at <= sa.bindparam("now"),
+            )
+        ),
+        DeliveryState.UNKNOWN,
+    ),
+)
+
+
+_SET_RENDERED = (
+    deliveries.update()
+    .where(
+        deliveries.c.id == sa.bindparam("delivery_id"),
+        deliveries.c.claim_token == sa.bindparam("token"),
+    )
+    .values(rendered_text=sa.bindparam("text", type_=deliveries.c.rendered_text.type))
+)
+
+
+def set_rendered(conn: sa.Connection, delivery_id: int, token: str, text: str) -> bool:
+    params = {"delivery_id": delivery_id, "token": token, "text": text}
+    return conn.execute(_SET_RENDERED, params).rowcount == 1
 
 
 def finish_delivery(
@@ -99,16 +136,32 @@ def finish_delivery(
     **values: Any,
 ) -> bool:
     """sending -> `state`, only for the holder of the claim token (fences a stale owner)."""
-    result = conn.execute(
+    params = {f"new_{name}": value for name, value in values.items()}
+    statement = _finish_statement(frozenset(values))
+    params.update(delivery_id=delivery_id, token=token, new_state=state, now=now)
+    return conn.execute(statement, params).rowcount == 1
+
+
+@functools.cache
+def _finish_statement(columns: frozenset[str]) -> sa.Update:
+    """One statement per set of columns a finish writes (a handful), built once."""
+    return (
         deliveries.update()
         .where(
-            deliveries.c.id == delivery_id,
-            deliveries.c.claim_token == token,
+            deliveries.c.id == sa.bindparam("delivery_id"),
+            deliveries.c.claim_token == sa.bindparam("token"),
             deliveries.c.state == DeliveryState.SENDING,
         )
-        .values(state=state, lease_until=None, claim_token=None, updated_at=now, **values)
+        .values(
+            state=sa.bindparam("new_state", type_=deliveries.c.state.type),
+            lease_until=None,
+            claim_token=None,
+            updated_at=sa.bindparam("now", type_=deliveries.c.updated_at.type),
+            **{
+                name: sa.bindparam(f"new_{name}", type_=deliveries.c[name].type) for name in columns
+            },
+        )
     )
-    return result.rowcount == 1
 
 
 def due_deliveries(
@@ -222,21 +275,24 @@ def append_event(
     attempt: int | None = None,
     data: Mapping[str, Any] | None = None,
 ) -> None:
-    conn.execute(
-        events.insert().values(
-            at=at,
-            kind=kind,
-            trigger=trigger,
-            actor=actor,
-            feed_id=feed_id,
-            entry_id=entry_id,
-            delivery_id=delivery_id,
-            account_id=account_id,
-            attempt=attempt,
-            message=message,
-            data=_redact(data or {}),
-        )
-    )
+    values = {
+        "at": at,
+        "kind": kind,
+        "trigger": trigger,
+        "actor": actor,
+        "feed_id": feed_id,
+        "entry_id": entry_id,
+        "delivery_id": delivery_id,
+        "account_id": account_id,
+        "attempt": attempt,
+        "message": message,
+        "data": _redact(data or {}),
+    }
+    # The columns come from the parameters' keys, so the one statement is compiled once.
+    conn.execute(_INSERT_EVENT, values)
+
+
+_INSERT_EVENT = events.insert()
 
 
 def list_events(

@@ -73,8 +73,11 @@ class FakeMastodon(LoopbackService):
         clock: Callable[[], float] = time.time,
         rate_limit: int = 300,
         rate_limit_period: float = 300.0,
+        post_latency: float = 0.0,
     ) -> None:
         self.token = token
+        # Seconds each status POST takes to answer, as a real instance's does (bench.deliver).
+        self.post_latency = post_latency
         self.max_characters = max_characters
         self.username = username
         self.public_host = public_host
@@ -656,4 +659,8 @@ class _RequestHandler(RequestHandler[FakeMastodon]):
             body=body,
             client_host=self.client_address[0],
         )
-        faults.answer(self, self.server.app.handle(request), self.server.app.stopping)
+        app = self.server.app
+        reply = app.handle(request)
+        if app.post_latency and request.method == "POST" and request.path == "/api/v1/statuses":
+            app.stopping.wait(app.post_latency)
+        faults.answer(self, reply, app.stopping)
