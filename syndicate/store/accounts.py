@@ -146,10 +146,16 @@ def oldest_due(conn: sa.Connection, account_id: int, now: datetime) -> int | Non
     return value
 
 
+# Every state a due delivery can be in, tested first on its own: the (account_id, state) index
+# then reads only the account's open deliveries, never the posted ones (SQLite does not split
+# the OR below into index lookups by itself).
+_OPEN_STATES = [s.value for s in (*CLAIMABLE_STATES, DeliveryState.UNKNOWN)]
+
 _OLDEST_DUE = (
     sa.select(deliveries.c.id)
     .where(
         deliveries.c.account_id == sa.bindparam("account_id"),
+        deliveries.c.state.in_(_OPEN_STATES),
         sa.or_(
             sa.and_(
                 deliveries.c.state.in_([s.value for s in CLAIMABLE_STATES]),
@@ -185,6 +191,7 @@ _NEXT_WAKE = (
     sa.select(deliveries.c.id, _WAKE.label("wake"))
     .where(
         deliveries.c.account_id == sa.bindparam("account_id"),
+        deliveries.c.state.in_(_OPEN_STATES),
         sa.or_(
             deliveries.c.state.in_([s.value for s in CLAIMABLE_STATES]),
             sa.and_(

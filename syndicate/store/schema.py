@@ -150,6 +150,8 @@ deliveries = sa.Table(
     # history pages filtered by state or account, newest id first (store.queries)
     sa.Index("ix_deliveries_state_id", "state", "id"),
     sa.Index("ix_deliveries_account_id_id", "account_id", "id"),
+    # each send's "oldest due delivery of this account" (store.accounts), past all it posted
+    sa.Index("ix_deliveries_account_id_state", "account_id", "state"),
 )
 
 events = sa.Table(
