@@ -301,10 +301,13 @@ def report(result: Result, args: argparse.Namespace) -> None:
           f"{verdict(result.speedup >= 1)})")  # fmt: skip
     for worker in run.workers:
         parts = " + ".join(f"{mb:.1f}" for mb in worker.rss_mb)
+        # Summed RSS counts every page the pool child shares with its parent since the fork
+        # twice; PSS splits shared pages between the processes that map them. Both are shown.
         print(
-            f"peak RSS of a worker: {parts} = {worker.rss_total_mb:.1f} MB, main + pool "
+            f"peak RSS of a worker: {parts} = {worker.rss_total_mb:.1f} MB, main + pool, summed "
             f"(target < {TARGET_RSS_MB:.0f} MB: {verdict(worker.rss_total_mb < TARGET_RSS_MB)}); "
-            f"PSS at the end {worker.pss_mb:.1f} MB"
+            f"PSS at the end {worker.pss_mb:.1f} MB, shared pages counted once "
+            f"({verdict(worker.pss_mb < TARGET_RSS_MB)})"
         )
     print(
         f"outside the workers: ringing {1000 * run.ring_cpu_seconds / n:.2f} CPU ms/delivery "

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -432,3 +433,66 @@ def test_run_with_web_serves_and_stops_cleanly_on_sigterm(
     finally:
         process.kill()
         process.wait()
+
+
+def test_a_retry_pressed_in_the_web_app_is_posted_by_the_running_worker(
+    tmp_path: Path, sqlite_url: str, mastodon: FakeMastodon
+) -> None:
+    """`syndicate run --web`: a retry pressed in the web app (a script's Bearer request) is
+    re-queued in the ledger and posted by the worker of the same command, exactly once."""
+    import http.client
+
+    from syndicate.web.auth import api_token
+    from tests.fakes.oauth_person import free_port
+
+    port = free_port()
+    config = write_config(tmp_path, sqlite_url, mastodon.base_url, port=port)
+    setup = Setup(config, sqlite_url)
+    mastodon.fail_next("status", status=422)  # the first toot fails for good
+    binary = Path(sys.executable).parent / "syndicate"
+    process = subprocess.Popen(
+        [str(binary), "--config", str(config), "run", "--web"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+    )  # fmt: skip
+    try:
+        _wait_line(_reader(process.stderr), "listening on")
+        deadline = time.monotonic() + 60
+        while not (failed := [d for d in setup.deliveries() if d[1] == "failed"]):
+            assert time.monotonic() < deadline, setup.deliveries()
+            time.sleep(0.2)
+        [(delivery_id, _, attempts, key)] = failed
+        assert attempts == 1 and mastodon.posts_for_key(key) == 0
+
+        web = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        web.request("POST", f"/deliveries/{delivery_id}/retry", headers={
+            "Authorization": f"Bearer {api_token(MASTODON_TOKEN)}",
+            "Content-Type": "application/x-www-form-urlencoded",
+        }, body="next=/deliveries")  # fmt: skip
+        answer = web.getresponse()
+        assert answer.status == 303, answer.read()
+        web.close()
+        while mastodon.posts_for_key(key) == 0:
+            assert time.monotonic() < deadline + 60, setup.deliveries()
+            time.sleep(0.2)
+        while dict((d[0], d[1]) for d in setup.deliveries())[delivery_id] != "posted":
+            assert time.monotonic() < deadline + 60, setup.deliveries()
+            time.sleep(0.2)
+        assert mastodon.posts_for_key(key) == 1
+        with setup.context().store.begin() as conn:
+            triggers = [
+                (e.kind, e.trigger, e.actor)
+                for e in ledger.list_events(conn)
+                if e.delivery_id == delivery_id
+            ]
+        # The person's press is on record; whichever doorbell then woke the account (the web's,
+        # or a follow-up the worker had already set) posted it, once.
+        kinds = [kind for kind, _, _ in triggers]
+        assert ("delivery_requeued", "web", "web") in triggers, triggers
+        assert kinds.index("delivery_requeued") < kinds.index("delivery_posted"), triggers
+        assert kinds.count("delivery_posted") == 1 and kinds.count("delivery_failed") == 1
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        process.kill()
+        process.wait()
+        setup.close()
