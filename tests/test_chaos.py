@@ -208,6 +208,7 @@ class Fleet:
     workers: list[Worker] = field(default_factory=list)
     started: int = 0
     beat: subprocess.Popen[bytes] | None = None
+    exits: list[str] = field(default_factory=list)  # why each worker that exited by itself did
 
     def _spawn(self, log: Path, *args: str) -> subprocess.Popen[bytes]:
         with log.open("w") as out:
@@ -224,6 +225,17 @@ class Fleet:
                               "--without-mingle", "--without-gossip", "--without-heartbeat",
                               "-n", f"{name}@%h")  # fmt: skip
         self.workers.append(Worker(process, log))
+
+    def revive(self) -> None:
+        """Start a new worker for each one that exited by itself, as the supervisor does in
+        production (docker-compose `restart: unless-stopped`). Celery 5.7's worker can exit
+        on a Redis restart: kombu raises AttributeError in `_connparams` while closing the
+        lost connection, which the consumer calls an unrecoverable error."""
+        for worker in [w for w in self.workers if w.process.poll() is not None]:
+            self.workers.remove(worker)
+            said = [line for line in worker.log.read_text().splitlines() if "CRITICAL" in line]
+            self.exits.append(said[-1] if said else f"exit status {worker.process.returncode}")
+            self.start_worker()
 
     def start_beat(self) -> None:
         self.beat = self._spawn(
@@ -285,6 +297,7 @@ class Chaos:
         while not self.stop.wait(self.rng.uniform(*KILL_EVERY)):
             if time.monotonic() - began > CHAOS_SECONDS:
                 return
+            self.fleet.revive()
             if self.fleet.kill_ready_worker(self.rng):
                 self.fleet.start_worker()
                 self.kills += 1
@@ -450,12 +463,17 @@ def run_chaos(
     assert not chaos.problems, chaos.problems
     chaos_seconds = time.monotonic() - began
     posted_in_chaos = view.states()[DeliveryState.POSTED.value]
-    wait_for(view.all_posted, view.describe, max(1.0, DEADLINE - chaos_seconds))
+    wait_for(
+        lambda: fleet.revive() or view.all_posted(),
+        view.describe,
+        max(1.0, DEADLINE - chaos_seconds),
+    )
     assert fleet.beat is not None and fleet.beat.poll() is None, "celery beat died"
     fleet.stop()
     return {
         "kills": chaos.kills,
         "redis_restarts": chaos.redis_restarts,
+        "exits": list(fleet.exits),
         "chaos": chaos_seconds,
         "posted_in_chaos": posted_in_chaos,
         "elapsed": time.monotonic() - began,
@@ -481,6 +499,8 @@ def check_outcome(
               f"{kinds['reconcile_not_found']} reconciled not found + {found} found, "
               f"{kinds['lease_expired']} leases expired; {counts['posted_in_chaos']} posted in "
               f"{counts['chaos']:.0f} s of chaos, all in {counts['elapsed']:.0f} s")  # fmt: skip
+        for reason in counts["exits"]:
+            print(f"  a worker exited by itself and was restarted: {reason[:160]}")
         for name, fake in platforms.items():
             print(f"  {name}: faults injected {dict(sorted(fake.faults_injected.items()))}")
 
