@@ -1,7 +1,7 @@
 """Benchmark: deliveries through Redis and Celery workers, beside a plain loop of the same posts.
 
     python -m bench.deliver [--deliveries 10000] [--accounts 8] [--workers 2] [--concurrency 1]
-                            [--database-url URL] [--ring all|first] [--latency MS] [--profile]
+                            [--database-url URL] [--ring poll|all] [--latency MS] [--profile]
 
 A fake Mastodon (tests/fakes/mastodon.py, no faults, its rate limit out of reach) answers from a
 child process, so its CPU is neither ours nor the workers': at once, or after `--latency` ms per
@@ -15,8 +15,9 @@ the first send would store it. Then, in one run:
 1. **plain loop:** one `requests.Session` in this process POSTs the same texts to the same
    endpoint with the same headers (Bearer token, Idempotency-Key, JSON), one after another;
 2. **workers:** our own `redis-server` and `--workers` x `celery -A tasks.app worker
-   --concurrency C` (prefork) processes; every delivery's doorbell is rung as a poll rings it
-   (`--ring first`: only each account's oldest; the task chains to the next). Timed to all
+   --concurrency C` (prefork) processes; the deliveries are rung as a poll rings them, each
+   account's oldest (a send goes on to the account's next; `--ring all`: every delivery, as
+   before each account's chain did the rest). Timed to all
    posted (read from the ledger) and to an empty queue; the CPU time of every worker process
    (main and pool children, from /proc) over the same spans; peak RSS (VmHWM) and PSS.
 
@@ -200,11 +201,13 @@ class DeliveryRun:
         return 1000 * total / self.deliveries
 
 
-def ring(ctx: service.Context, broker_url: str, delivery_ids: Sequence[int]) -> None:
-    """As `tasks.dispatch.deliveries` rings after a poll; a Celery app of our own, so the
-    process-wide `tasks.app` (and whatever config it already read) stays untouched."""
+def ring(ctx: service.Context, broker_url: str, delivery_ids: Sequence[int], how: str) -> None:
+    """As `tasks.dispatch.deliveries` rings after a poll (`how` = "poll": each account's
+    oldest), or every delivery ("all"); a Celery app of our own, so the process-wide
+    `tasks.app` (and whatever config it already read) stays untouched."""
     sender = Celery(broker=broker_url, set_as_current=False)
-    for delivery_id in delivery_ids:
+    rung = service.doorbells_for(ctx, tuple(delivery_ids)) if how == "poll" else delivery_ids
+    for delivery_id in rung:
         sender.send_task(
             "syndicate.deliver", args=[delivery_id, Trigger.SCHEDULE.value], queue=QUEUE
         )
@@ -214,14 +217,14 @@ def ring(ctx: service.Context, broker_url: str, delivery_ids: Sequence[int]) -> 
 
 def deliver_all(
     ctx: service.Context, workers: Sequence[Worker], rung: Sequence[int], expected: int,
-    pids: tuple[int, int],
+    pids: tuple[int, int], how: str,
 ) -> DeliveryRun:  # fmt: skip
     redis_pid, fake_pid = pids
     progress = Progress(ctx.settings.database_url, ctx.settings.broker_url, ctx.clock())
     before = [cpu_seconds(w.process.pid) for w in workers]
     others = cpu_seconds(redis_pid), cpu_seconds(fake_pid)
     wall, own = time.perf_counter(), time.process_time()
-    ring(ctx, ctx.settings.broker_url, rung)
+    ring(ctx, ctx.settings.broker_url, rung, how)
     ring_cpu = time.process_time() - own
     wait_for(workers, progress.posted, lambda n: n >= expected, "all deliveries to be posted")
     posted_seconds = time.perf_counter() - wall
@@ -347,8 +350,7 @@ def run(args: argparse.Namespace) -> Result:
         print(f"plain loop: {len(texts)} posts")
         workers = start_workers(args, env, directory, broker_url)
         try:
-            rung = ids if args.ring == "all" else ids[: args.accounts]
-            delivered = deliver_all(ctx, workers, rung, len(ids), (redis_pid, fake.pid))
+            delivered = deliver_all(ctx, workers, ids, len(ids), (redis_pid, fake.pid), args.ring)
         finally:
             stop_workers(workers)
         check_posts(fake.posts(), texts)
@@ -366,8 +368,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=1, help="prefork children each")
     parser.add_argument("--database-url", default="", help="PostgreSQL URL (default: SQLite)")
     parser.add_argument(
-        "--ring", choices=("all", "first"), default="all",
-        help="ring every delivery (as a poll does) or each account's oldest only",
+        "--ring", choices=("poll", "all"), default="poll",
+        help="ring as a poll does (each account's oldest) or every delivery",
     )  # fmt: skip
     parser.add_argument(
         "--latency", type=float, default=0.0, metavar="MS",

@@ -62,13 +62,14 @@ def polls(feed_ids: Sequence[int], trigger: Trigger) -> bool:
 def deliveries(
     delivery_ids: Sequence[int], trigger: Trigger, *, mark: bool = True, countdown: float = 0.0
 ) -> bool:
-    """Ring for each delivery (after `countdown` seconds, kept short: long waits live in the
-    ledger); `mark` stamps enqueued_at (the sweeper stamps its own)."""
+    """Ring for the deliveries: one doorbell per account, for its oldest (a send goes on to
+    the account's next), after `countdown` seconds (kept short: long waits live in the
+    ledger); `mark` stamps enqueued_at on all of them (the sweeper stamps its own)."""
     if not delivery_ids:
         return True
     if not broker_available():
         return False
-    for delivery_id in delivery_ids:
+    for delivery_id in service.doorbells_for(runtime.context(), tuple(delivery_ids)):
         _send("syndicate.deliver", delivery_id, trigger, countdown=countdown)
     if mark:
         service.mark_enqueued(runtime.context(), tuple(delivery_ids))

@@ -40,6 +40,17 @@ def collect_due(ctx: Context, trigger: Trigger = Trigger.SWEEPER) -> DueWork:
     return DueWork(tuple(feed_ids), tuple(delivery_ids), expired)
 
 
+def doorbells_for(ctx: Context, delivery_ids: tuple[int, ...]) -> tuple[int, ...]:
+    """Which of `delivery_ids` to ring: each account's oldest. A send takes its account's
+    oldest due delivery and goes on to the next (tasks.deliver), so one doorbell per account
+    does the work of all; more would only queue up behind it (the sweeper rings the same
+    way). Deliveries that do not exist are left out."""
+    if len(delivery_ids) < 2:
+        return delivery_ids
+    with ctx.store.begin() as conn:
+        return tuple(ledger.oldest_per_account(conn, delivery_ids))
+
+
 def mark_enqueued(ctx: Context, delivery_ids: tuple[int, ...]) -> None:
     with ctx.store.begin() as conn:
         ledger.mark_enqueued(conn, delivery_ids, ctx.clock())

@@ -198,6 +198,18 @@ def due_deliveries(
     return list(conn.execute(query.order_by(deliveries.c.id).limit(limit)).scalars())
 
 
+def oldest_per_account(conn: sa.Connection, delivery_ids: Sequence[int]) -> list[int]:
+    """Of `delivery_ids`, each account's oldest (by id), in id order."""
+    if not delivery_ids:
+        return []
+    query = (
+        sa.select(sa.func.min(deliveries.c.id))
+        .where(deliveries.c.id.in_(list(delivery_ids)))
+        .group_by(deliveries.c.account_id)
+    )
+    return sorted(int(i) for i in conn.execute(query).scalars())
+
+
 def mark_enqueued(conn: sa.Connection, delivery_ids: Sequence[int], now: datetime) -> None:
     if delivery_ids:
         conn.execute(

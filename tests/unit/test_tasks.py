@@ -14,8 +14,9 @@ import tasks.poll
 from syndicate import service
 from syndicate.model import Trigger
 from syndicate.settings import load
-from tasks import runtime
+from tasks import dispatch, runtime
 from tasks.app import LEDGER_RETRY, app
+from tasks.dispatch import deliveries as ring_deliveries
 
 UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:1/test"  # nothing listens on port 1
 
@@ -146,3 +147,21 @@ def test_the_chain_stops_at_its_cap_and_rings_for_the_rest(
     app.tasks["syndicate.deliver"].apply(args=[first_of("dry"), "schedule"])
     assert states("dry") == ["posted", "posted", "pending"]
     assert chained == [(deliveries_of("dry")[2][0], "retry")]
+
+
+def test_a_poll_rings_each_accounts_oldest_and_stamps_every_delivery(
+    chained: list[tuple[int, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[object] = []
+    monkeypatch.setattr(dispatch, "broker_available", lambda: True)
+    monkeypatch.setattr(dispatch, "_send", lambda task, object_id, *_, **__: sent.append(object_id))
+    every = sorted(i for account in ("dry", "also") for i, _ in deliveries_of(account))
+    # the fixture replaced `dispatch.deliveries`; this is the function as the module defines it
+    assert ring_deliveries(every, Trigger.SCHEDULE) is True
+    assert sent == sorted([first_of("dry"), first_of("also")])
+    ctx = runtime.context()
+    with ctx.store.begin() as conn:
+        stamped = conn.exec_driver_sql(
+            "SELECT count(*) FROM deliveries WHERE enqueued_at IS NOT NULL"
+        ).scalar_one()
+    assert stamped == len(every) == 6
