@@ -28,7 +28,7 @@ from syndicate.errors import (
     TransientError,
 )
 from syndicate.model import Account, OptionSpec, Post, PublishResult, Summary
-from syndicate.platforms.base import MemoryTokenCache, TokenCache
+from syndicate.platforms.base import HttpSession, MemoryTokenCache, TokenCache
 from syndicate.platforms.bluesky_media import MAX_IMAGE_BYTES, fetch_image
 from syndicate.platforms.bluesky_record import (
     POST_COLLECTION,
@@ -115,7 +115,7 @@ class BlueskyPublisher:
             tokens=tokens if tokens is not None else MemoryTokenCache(),
         )
         # Images come from anywhere on the web: a session of their own never carries a token.
-        self.images = requests.Session()
+        self.images = HttpSession()
         language = account.option("language")
         self.langs = (language,) if language else ()
 

@@ -28,7 +28,7 @@ from syndicate.errors import (
     RateLimited,
     TransientError,
 )
-from syndicate.platforms.base import TokenCache
+from syndicate.platforms.base import HttpSession, TokenCache
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class Xrpc:
         self._password = password
         self.timeout = timeout
         self.tokens = tokens
-        self.http = requests.Session()
+        self.http = HttpSession()
         self._login_id = f"{identifier}|{self.service}"
         self._session: Session | None = None
 

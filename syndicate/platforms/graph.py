@@ -34,6 +34,7 @@ from syndicate.errors import (
     RateLimited,
     TransientError,
 )
+from syndicate.platforms.base import HttpSession
 
 CONNECT_TIMEOUT = 5.0
 TRANSIENT_CODES = frozenset({1, 2})
@@ -96,7 +97,7 @@ class GraphClient:
         self.version = version.strip("/")
         self.timeout = (min(CONNECT_TIMEOUT, timeout), timeout)
         self.app_secret = app_secret
-        self.session = requests.Session()
+        self.session = HttpSession()
         _guard_urllib3_log()
 
     def call(

@@ -22,7 +22,7 @@ from syndicate.errors import (
     TransientError,
 )
 from syndicate.model import Account, OptionSpec, Post, PublishResult, Summary
-from syndicate.platforms.base import TokenCache
+from syndicate.platforms.base import HttpSession, TokenCache
 from syndicate.platforms.compose import render
 from syndicate.platforms.rules import RULES
 from syndicate.platforms.textlen import find_urls
@@ -60,7 +60,7 @@ class MastodonPublisher:
         self.account = account
         self.base_url = account.option("base_url").rstrip("/")
         self.timeout = (min(CONNECT_TIMEOUT, timeout), timeout)
-        self.session = requests.Session()
+        self.session = HttpSession()
         self.session.headers["Authorization"] = f"Bearer {account.option('access_token')}"
         configured = int(account.option("max_characters", "0") or 0)
         self._limit: int | None = configured or None

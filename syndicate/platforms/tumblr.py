@@ -37,7 +37,7 @@ from syndicate.errors import (
     TransientError,
 )
 from syndicate.model import Account, OptionSpec, Post, PublishResult, Summary
-from syndicate.platforms.base import MemoryTokenCache, TokenCache
+from syndicate.platforms.base import HttpSession, MemoryTokenCache, TokenCache
 from syndicate.platforms.compose import render
 from syndicate.platforms.rules import RULES
 from syndicate.platforms.textlen import find_urls
@@ -93,7 +93,7 @@ class TumblrPublisher:
         self.blog = account.option("blog")
         self.timeout = (min(CONNECT_TIMEOUT, timeout), timeout)
         self.tokens = tokens or MemoryTokenCache()  # OAuth 1.0a tokens never rotate
-        self.session = requests.Session()
+        self.session = HttpSession()
         self.session.headers["User-Agent"] = USER_AGENT
         self.session.auth = OAuth1(
             account.option("consumer_key"),

@@ -35,7 +35,7 @@ from syndicate.errors import (
     TransientError,
 )
 from syndicate.model import Account, OptionSpec, Post, PublishResult, Summary
-from syndicate.platforms.base import MemoryTokenCache, TokenCache
+from syndicate.platforms.base import HttpSession, MemoryTokenCache, TokenCache
 from syndicate.platforms.compose import render
 from syndicate.platforms.cuts import join_sentences
 from syndicate.platforms.rules import RULES, UNLIMITED
@@ -114,7 +114,7 @@ class WebhookPublisher:
         self.timeout = (min(CONNECT_TIMEOUT, timeout), timeout)
         self.tokens = tokens or MemoryTokenCache()  # nothing rotates
         self.clock = clock
-        self.session = requests.Session()
+        self.session = HttpSession()
         self.session.headers["User-Agent"] = USER_AGENT
 
     def render(self, summary: Summary) -> Post:
