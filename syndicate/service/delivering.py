@@ -54,17 +54,17 @@ def deliver(
     gate = pacing.take(ctx, account.id, configured)
     if not gate.token:
         return _not_now(ctx, delivery, account=account, gate=gate, trigger=trigger, actor=actor)
-    posted, not_before = False, None
     try:
-        target = _oldest_due(ctx, account.id) or delivery.id
         outcome, posted, not_before = _send_one(
-            ctx, target, account=account, configured=configured, trigger=trigger, actor=actor
-        )
-    finally:
-        pacing.release(
-            ctx, account.id, configured, gate.token, posted=posted, not_before=not_before
-        )
-    follow_up, follow_up_at = pacing.next_due(ctx, account.id)
+            ctx, gate.oldest or delivery.id, account=account, configured=configured,
+            trigger=trigger, actor=actor,
+        )  # fmt: skip
+    except BaseException:
+        pacing.release(ctx, account.id, configured, gate.token, posted=False)
+        raise
+    follow_up, follow_up_at = pacing.release(
+        ctx, account.id, configured, gate.token, posted=posted, not_before=not_before
+    )
     return DeliveryOutcome(
         outcome.delivery_id,
         outcome.state,
@@ -120,10 +120,11 @@ def _send_one(
     with ctx.store.begin() as conn:
         delivery = ledger.get_delivery(conn, delivery_id)
         entry = catalog.get_entry(conn, delivery.entry_id) if delivery else None
-    if delivery is None or entry is None:
-        return DeliveryOutcome(delivery_id, None, claimed=False, message="deleted"), False, None
-    attempt = _Attempt(ctx, delivery, entry, account, uuid.uuid4().hex, trigger, actor)
-    claimed_from = attempt.claim()
+        if delivery is None or entry is None:
+            deleted = DeliveryOutcome(delivery_id, None, claimed=False, message="deleted")
+            return deleted, False, None
+        attempt = _Attempt(ctx, delivery, entry, account, uuid.uuid4().hex, trigger, actor)
+        claimed_from = attempt.claim(conn)
     if claimed_from is None:
         return (
             DeliveryOutcome(delivery_id, None, claimed=False, message="not claimable"),
@@ -179,7 +180,9 @@ def _fail_unconfigured(
     if entry is None:
         return DeliveryOutcome(delivery.id, None, claimed=False, message="deleted")
     attempt = _Attempt(ctx, delivery, entry, account, uuid.uuid4().hex, trigger, actor)
-    if attempt.claim() is None:
+    with ctx.store.begin() as conn:
+        claimed_from = attempt.claim(conn)
+    if claimed_from is None:
         return DeliveryOutcome(delivery.id, None, claimed=False, message="not claimable")
     reason = f"account {account.name!r} is no longer configured"
     return attempt.finish(DeliveryState.FAILED, last_error=reason)
@@ -217,26 +220,26 @@ class _Attempt:
             **values,
         )
 
-    def claim(self) -> DeliveryState | None:
-        """Claim it; the state it was claimed from (unknown: reconcile first), or None."""
+    def claim(self, conn: sa.Connection) -> DeliveryState | None:
+        """Claim it, in the caller's transaction; the state it was claimed from (unknown:
+        reconcile first), or None."""
         now = self.ctx.clock()
-        with self.ctx.store.begin() as conn:
-            lease = self.ctx.send_lease
-            claimed_from = ledger.claim_delivery(conn, self.delivery.id, self.token, now, lease)
-            if claimed_from is not None:
-                claimed = ledger.get_delivery(conn, self.delivery.id)
-                assert claimed is not None  # we hold it, in this very transaction
-                self.delivery = claimed  # attempts as counted by the claim, not before it
-                self.event(conn, "delivery_claimed", f"attempt {self.number}", attempt=self.number)
-                return claimed_from
-            current = ledger.get_delivery(conn, self.delivery.id)
-            state = current.state.value if current else "deleted"
-            self.event(
-                conn,
-                "claim_skipped",
-                f"not claimable (state {state}): a duplicate or early message, ignored",
-            )
-            return None
+        lease = self.ctx.send_lease
+        claimed_from = ledger.claim_delivery(conn, self.delivery.id, self.token, now, lease)
+        if claimed_from is not None:
+            claimed = ledger.get_delivery(conn, self.delivery.id)
+            assert claimed is not None  # we hold it, in this very transaction
+            self.delivery = claimed  # attempts as counted by the claim, not before it
+            self.event(conn, "delivery_claimed", f"attempt {self.number}", attempt=self.number)
+            return claimed_from
+        current = ledger.get_delivery(conn, self.delivery.id)
+        state = current.state.value if current else "deleted"
+        self.event(
+            conn,
+            "claim_skipped",
+            f"not claimable (state {state}): a duplicate or early message, ignored",
+        )
+        return None
 
     def send(self, account: Account, *, reconcile: bool = False) -> DeliveryOutcome:
         publisher = self.ctx.publisher(account)

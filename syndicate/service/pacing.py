@@ -22,6 +22,7 @@ class Gate:
     paused: str | None = None  # the pause reason
     held_elsewhere: bool = False  # another worker is sending to it
     not_before: datetime | None = None  # a reset, a gap or a full quota
+    oldest: int | None = None  # with the token: the account's oldest due delivery, read then
 
 
 def take(ctx: Context, account_id: int, account: Account) -> Gate:
@@ -32,7 +33,7 @@ def take(ctx: Context, account_id: int, account: Account) -> Gate:
         if account_store.take(conn, account_id, token, now, ctx.send_lease):
             full_until = _quota_full_until(conn, account_id, account, now)
             if full_until is None:
-                return Gate(token=token)
+                return Gate(token=token, oldest=account_store.oldest_due(conn, account_id, now))
             account_store.release(conn, account_id, token, not_before=full_until)
             return Gate(not_before=full_until)
         state = account_store.get_state(conn, account_id)
@@ -67,8 +68,9 @@ def release(
     *,
     posted: bool,
     not_before: datetime | None = None,
-) -> None:
-    """Give the account back; after a post, keep the minimum gap."""
+) -> tuple[int | None, datetime | None]:
+    """Give the account back; after a post, keep the minimum gap. Then, in the same
+    transaction, what `next_due` answers."""
     now = ctx.clock()
     gap = timedelta(seconds=account.delivery.min_gap)
     if posted and gap:
@@ -77,22 +79,28 @@ def release(
         account_store.release(
             conn, account_id, token, posted_at=now if posted else None, not_before=not_before
         )
+        return _next_due(conn, account_id, now)
 
 
 def next_due(ctx: Context, account_id: int) -> tuple[int | None, datetime | None]:
     """The account's next delivery to ring and when (None: at once): the oldest one due when
     the account can next send, else the one whose backoff or reconcile time ends first."""
-    now = ctx.clock()
     with ctx.store.begin() as conn:
-        state = account_store.get_state(conn, account_id)
-        if state is None or state.health != account_store.HEALTH_OK:
-            return None, None
-        allowed = state.next_allowed_at
-        at = allowed if allowed is not None and allowed > now else now
-        oldest = account_store.oldest_due(conn, account_id, at)
-        if oldest is not None:
-            return oldest, (at if at > now else None)
-        wake = account_store.next_wake(conn, account_id)
+        return _next_due(conn, account_id, ctx.clock())
+
+
+def _next_due(
+    conn: sa.Connection, account_id: int, now: datetime
+) -> tuple[int | None, datetime | None]:
+    state = account_store.get_state(conn, account_id)
+    if state is None or state.health != account_store.HEALTH_OK:
+        return None, None
+    allowed = state.next_allowed_at
+    at = allowed if allowed is not None and allowed > now else now
+    oldest = account_store.oldest_due(conn, account_id, at)
+    if oldest is not None:
+        return oldest, (at if at > now else None)
+    wake = account_store.next_wake(conn, account_id)
     if wake is None:
         return None, None
     return wake[0], max(wake[1], at)
