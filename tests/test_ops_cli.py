@@ -407,6 +407,15 @@ def test_history_follow_prints_new_events_until_interrupted(setup: Setup) -> Non
         process.wait()
 
 
+def _run_web(config: Path) -> subprocess.Popen[str]:
+    """The installed `syndicate run --web`, its output piped."""
+    binary = Path(sys.executable).parent / "syndicate"
+    return subprocess.Popen(
+        [str(binary), "--config", str(config), "run", "--web"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+    )  # fmt: skip
+
+
 def test_run_with_web_serves_and_stops_cleanly_on_sigterm(
     tmp_path: Path, sqlite_url: str, mastodon: FakeMastodon
 ) -> None:
@@ -414,11 +423,7 @@ def test_run_with_web_serves_and_stops_cleanly_on_sigterm(
 
     port = free_port()
     config = write_config(tmp_path, sqlite_url, mastodon.base_url, port=port)
-    binary = Path(sys.executable).parent / "syndicate"
-    process = subprocess.Popen(
-        [str(binary), "--config", str(config), "run", "--web"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
-    )  # fmt: skip
+    process = _run_web(config)
     try:
         errors = _reader(process.stderr)
         _wait_line(errors, "listening on")
@@ -449,11 +454,7 @@ def test_a_retry_pressed_in_the_web_app_is_posted_by_the_running_worker(
     config = write_config(tmp_path, sqlite_url, mastodon.base_url, port=port)
     setup = Setup(config, sqlite_url)
     mastodon.fail_next("status", status=422)  # the first toot fails for good
-    binary = Path(sys.executable).parent / "syndicate"
-    process = subprocess.Popen(
-        [str(binary), "--config", str(config), "run", "--web"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
-    )  # fmt: skip
+    process = _run_web(config)
     try:
         _wait_line(_reader(process.stderr), "listening on")
         deadline = time.monotonic() + 60
