@@ -5,7 +5,6 @@ Every function takes an open transaction; the caller (service) groups a change a
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -115,15 +114,8 @@ def list_feeds(conn: sa.Connection) -> list[FeedRow]:
     return [_feed_row(row) for row in conn.execute(sa.select(feeds).order_by(feeds.c.name))]
 
 
-_FEED_FIELDS = tuple(f.name for f in dataclasses.fields(FeedRow) if f.name != "status")
-
-
 def _feed_row(row: sa.Row[Any]) -> FeedRow:
-    # Every poll reads one: by the field names, listed once (`from_row` lists them per call).
-    columns = row._mapping
-    return FeedRow(
-        status=FeedStatus(columns["status"]), **{name: columns[name] for name in _FEED_FIELDS}
-    )
+    return from_row(FeedRow, row, status=FeedStatus(row.status))
 
 
 _GET_ACCOUNT = sa.select(accounts).where(accounts.c.id == sa.bindparam("account_id"))

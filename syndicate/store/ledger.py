@@ -6,7 +6,6 @@ caller (service) records each state change and its event together.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -50,17 +49,13 @@ def create_delivery(
 # compiled-statement cache on a key it memoises on the statement object, so a send only binds
 # values. Building them per call cost more CPU than the database's own work (bench.deliver).
 _GET_DELIVERY = sa.select(deliveries).where(deliveries.c.id == sa.bindparam("delivery_id"))
-_DELIVERY_FIELDS = tuple(f.name for f in dataclasses.fields(DeliveryRow) if f.name != "state")
 
 
 def get_delivery(conn: sa.Connection, delivery_id: int) -> DeliveryRow | None:
     row = conn.execute(_GET_DELIVERY, {"delivery_id": delivery_id}).one_or_none()
     if row is None:
         return None
-    columns = row._mapping
-    return DeliveryRow(
-        state=DeliveryState(columns["state"]), **{name: columns[name] for name in _DELIVERY_FIELDS}
-    )
+    return from_row(DeliveryRow, row, state=DeliveryState(row.state))
 
 
 def claim_delivery(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -125,10 +126,16 @@ _T = TypeVar("_T", bound="DataclassInstance")
 
 
 def from_row(cls: type[_T], row: sa.Row[Any], **overrides: Any) -> _T:
-    """Build a row dataclass from the columns it names; `overrides` convert what needs it."""
-    names = {f.name for f in fields(cls)}
-    values = {key: value for key, value in row._mapping.items() if key in names}
+    """Build a row dataclass from the columns it names; `overrides` convert what needs it.
+    Every poll and every send builds a few, so the names are listed once per class."""
+    columns = row._mapping
+    values = {name: columns[name] for name in _field_names(cls) if name in columns}
     return cls(**{**values, **overrides})
+
+
+@functools.cache
+def _field_names(cls: type[DataclassInstance]) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
 
 
 def inserted_id(result: sa.CursorResult[Any]) -> int:
