@@ -4,7 +4,6 @@ for feeds configured as paths. Never parses."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ import urllib3
 from syndicate.errors import FeedGone, FetchError
 from syndicate.feeds.freshness import freshness_lifetime, retry_after
 from syndicate.feeds.netguard import GuardedAdapter, check_host
+from syndicate.httpenv import EnvironmentProxies, ca_bundle
 
 MAX_REDIRECTS = 5
 # Every hop and the body must arrive within 4 read timeouts. Residual risk: response headers
@@ -109,9 +109,9 @@ class Fetcher:
         self.session = session or requests.Session()
         if self.session.trust_env:
             self.session.trust_env = False
-            self.session.verify = _ca_bundle() or self.session.verify
+            self.session.verify = ca_bundle() or self.session.verify
         self.verify: bool | str = True if self.session.verify is None else self.session.verify
-        self._proxies: dict[str, dict[str, str]] = {}
+        self._environment = EnvironmentProxies()
         adapter = GuardedAdapter(block_private=block_private_networks)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
@@ -171,12 +171,7 @@ class Fetcher:
     def proxies(self, url: str) -> dict[str, str] | None:
         """The environment's proxies for `url` (none when no_proxy names its host), looked
         up once per scheme and host. None rather than empty: requests then skips merging."""
-        parts = urlsplit(url)
-        key = f"{parts.scheme}://{parts.netloc}"
-        found = self._proxies.get(key)
-        if found is None:
-            found = self._proxies[key] = requests.utils.get_environ_proxies(url)
-        return found or None
+        return self._environment.for_url(url) or None
 
     def _read_file(self, path: Path) -> bytes:
         try:
@@ -298,11 +293,6 @@ class Fetcher:
         except (urllib3.exceptions.HTTPError, OSError) as e:
             raise FetchError(f"{redact_url(url)}: {_reason(e)} while reading") from e
         return b"".join(chunks)
-
-
-def _ca_bundle() -> str | None:
-    # What requests itself reads when trust_env is on (sessions.merge_environment_settings).
-    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
 
 
 def _decoded_chunks(raw: urllib3.BaseHTTPResponse) -> Iterator[bytes]:

@@ -2,56 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Protocol
-from urllib.parse import urlsplit
-
-import requests
+from typing import ClassVar, Protocol
 
 from syndicate.model import Account, OptionSpec, Post, PublishResult, Summary
 
 Refresh = Callable[[dict[str, str]], Mapping[str, str] | None]
-
-
-class HttpSession(requests.Session):
-    """A requests session that reads the environment's proxy variables once per scheme and
-    host, and the CA bundle variables once, instead of on every request: requests scans the
-    whole environment twice per request for them, which was 8% of a send's CPU
-    (docs/benchmarks.md). The settings are what requests itself would use; a change to the
-    environment after the first request to a host is not seen by this session."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._proxies_for: dict[tuple[str, str, str | None], dict[str, str]] = {}
-        self._ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-
-    def merge_environment_settings(  # type: ignore[override]  # requests' own signature
-        self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> dict[str, Any]:
-        # requests.Session.merge_environment_settings, with the environment lookups cached.
-        if self.trust_env:
-            proxies = dict(proxies or {})
-            no_proxy = proxies.get("no_proxy")
-            parts = urlsplit(url)
-            key = (parts.scheme, parts.netloc, no_proxy)
-            found = self._proxies_for.get(key)
-            if found is None:
-                found = self._proxies_for[key] = requests.utils.get_environ_proxies(
-                    url, no_proxy=no_proxy
-                )
-            for scheme, proxy in found.items():
-                proxies.setdefault(scheme, proxy)
-            if verify is True or verify is None:
-                verify = self._ca_bundle or verify
-        merged_proxies = {**self.proxies, **(proxies or {})}  # requests' merge_setting
-        return {
-            "proxies": {k: v for k, v in merged_proxies.items() if v is not None},
-            "stream": self.stream if stream is None else stream,
-            "verify": self.verify if verify is None else verify,
-            "cert": self.cert if cert is None else cert,
-        }
 
 
 class TokenCache(Protocol):

@@ -27,8 +27,9 @@ from syndicate.errors import (
     RateLimited,
     TransientError,
 )
+from syndicate.httpenv import HttpSession
 from syndicate.model import Account, OptionSpec, Post, PublishResult, Summary
-from syndicate.platforms.base import HttpSession, MemoryTokenCache, TokenCache
+from syndicate.platforms.base import MemoryTokenCache, TokenCache
 from syndicate.platforms.bluesky_media import MAX_IMAGE_BYTES, fetch_image
 from syndicate.platforms.bluesky_record import (
     POST_COLLECTION,

@@ -28,7 +28,8 @@ from syndicate.errors import (
     RateLimited,
     TransientError,
 )
-from syndicate.platforms.base import HttpSession, TokenCache
+from syndicate.httpenv import HttpSession
+from syndicate.platforms.base import TokenCache
 
 log = logging.getLogger(__name__)
 

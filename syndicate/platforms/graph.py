@@ -34,7 +34,7 @@ from syndicate.errors import (
     RateLimited,
     TransientError,
 )
-from syndicate.platforms.base import HttpSession
+from syndicate.httpenv import HttpSession
 
 CONNECT_TIMEOUT = 5.0
 TRANSIENT_CODES = frozenset({1, 2})

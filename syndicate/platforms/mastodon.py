@@ -21,8 +21,9 @@ from syndicate.errors import (
     RateLimited,
     TransientError,
 )
+from syndicate.httpenv import HttpSession
 from syndicate.model import Account, OptionSpec, Post, PublishResult, Summary
-from syndicate.platforms.base import HttpSession, TokenCache
+from syndicate.platforms.base import TokenCache
 from syndicate.platforms.compose import render
 from syndicate.platforms.rules import RULES
 from syndicate.platforms.textlen import find_urls

@@ -36,8 +36,9 @@ from syndicate.errors import (
     RateLimited,
     TransientError,
 )
+from syndicate.httpenv import HttpSession
 from syndicate.model import Account, OptionSpec, Post, PublishResult, Summary
-from syndicate.platforms.base import HttpSession, MemoryTokenCache, TokenCache
+from syndicate.platforms.base import MemoryTokenCache, TokenCache
 from syndicate.platforms.compose import render
 from syndicate.platforms.rules import RULES
 from syndicate.platforms.textlen import find_urls

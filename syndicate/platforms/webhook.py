@@ -34,8 +34,9 @@ from syndicate.errors import (
     RateLimited,
     TransientError,
 )
+from syndicate.httpenv import HttpSession
 from syndicate.model import Account, OptionSpec, Post, PublishResult, Summary
-from syndicate.platforms.base import HttpSession, MemoryTokenCache, TokenCache
+from syndicate.platforms.base import MemoryTokenCache, TokenCache
 from syndicate.platforms.compose import render
 from syndicate.platforms.cuts import join_sentences
 from syndicate.platforms.rules import RULES, UNLIMITED

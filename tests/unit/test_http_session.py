@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from syndicate.platforms.base import HttpSession
+from syndicate.httpenv import HttpSession
 
 URLS = [
     "https://social.example/api/v1/statuses",
