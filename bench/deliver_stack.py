@@ -33,6 +33,7 @@ from syndicate.store.schema import events
 from tasks.app import QUEUE
 from tests.fakes import _http
 from tests.fakes.mastodon import FakeMastodon
+from tests.pgschema import fresh_schema
 
 LOOPBACK = "127.0.0.1"
 FEED = "blog"
@@ -144,16 +145,8 @@ def database(url: str) -> Iterator[str]:
     if not url.startswith("postgresql"):
         yield url
         return
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with fresh_schema(url, prefix="bench") as scoped:
+        yield scoped
 
 
 def account_names(accounts: int) -> list[str]:
