@@ -13,7 +13,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from syndicate.model import FeedEntry, FeedStatus
-from syndicate.store.rows import AccountRow, EntryRow, FeedRow, from_row, inserted_id
+from syndicate.store.rows import (
+    AccountRow,
+    EntryRow,
+    FeedRow,
+    bound_values,
+    from_row,
+    inserted_id,
+    new_params,
+)
 from syndicate.store.schema import accounts, entries, feeds
 
 # --- feeds and accounts -------------------------------------------------------------------
@@ -187,7 +195,7 @@ def push_next_poll(conn: sa.Connection, feed_id: int, now: datetime, until: date
 def record_poll(conn: sa.Connection, feed_id: int, token: str, **values: Any) -> bool:
     """Store the outcome of a poll and release the lease; False if the lease was lost (it
     expired and another poller took the feed), in which case nothing is written."""
-    params = {f"new_{name}": value for name, value in values.items()}
+    params = new_params(values)
     statement = _record_poll_statement(frozenset(values))
     result = conn.execute(statement, {"feed_id": feed_id, "token": token, **params})
     return result.rowcount == 1
@@ -203,7 +211,7 @@ def _record_poll_statement(columns: frozenset[str]) -> sa.Update:
         .values(
             lease_until=None,
             poll_token=None,
-            **{name: sa.bindparam(f"new_{name}", type_=feeds.c[name].type) for name in columns},
+            **bound_values(feeds, columns),
         )
     )
 

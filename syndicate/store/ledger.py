@@ -14,7 +14,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from syndicate.model import CLAIMABLE_STATES, DeliveryState, Secret, Trigger
-from syndicate.store.rows import DeliveryRow, EventRow, HistoryRow, from_row, inserted_id
+from syndicate.store.rows import (
+    DeliveryRow,
+    EventRow,
+    HistoryRow,
+    bound_values,
+    from_row,
+    inserted_id,
+    new_params,
+)
 from syndicate.store.schema import accounts, deliveries, entries, events, feeds
 
 # --- deliveries ---------------------------------------------------------------------------
@@ -131,7 +139,7 @@ def finish_delivery(
     **values: Any,
 ) -> bool:
     """sending -> `state`, only for the holder of the claim token (fences a stale owner)."""
-    params = {f"new_{name}": value for name, value in values.items()}
+    params = new_params(values)
     statement = _finish_statement(frozenset(values))
     params.update(delivery_id=delivery_id, token=token, new_state=state, now=now)
     return conn.execute(statement, params).rowcount == 1
@@ -152,9 +160,7 @@ def _finish_statement(columns: frozenset[str]) -> sa.Update:
             lease_until=None,
             claim_token=None,
             updated_at=sa.bindparam("now", type_=deliveries.c.updated_at.type),
-            **{
-                name: sa.bindparam(f"new_{name}", type_=deliveries.c[name].type) for name in columns
-            },
+            **bound_values(deliveries, columns),
         )
     )
 

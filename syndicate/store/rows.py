@@ -142,3 +142,17 @@ def inserted_id(result: sa.CursorResult[Any]) -> int:
     key = result.inserted_primary_key
     assert key is not None  # an INSERT of one row always has one
     return int(key[0])
+
+
+# --- UPDATEs built once per set of columns (a poll's outcome, a delivery's finish) ---------
+
+
+def bound_values(table: sa.Table, names: frozenset[str]) -> dict[str, Any]:
+    """`.values()` for an UPDATE built once: each column in `names` takes the bind parameter
+    `new_<name>` (see `new_params`), typed as its column."""
+    return {name: sa.bindparam(f"new_{name}", type_=table.c[name].type) for name in names}
+
+
+def new_params(values: dict[str, Any]) -> dict[str, Any]:
+    """The bind parameters of `bound_values` for these column values."""
+    return {f"new_{name}": value for name, value in values.items()}
