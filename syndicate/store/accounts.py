@@ -15,7 +15,13 @@ import sqlalchemy as sa
 
 from syndicate.model import CLAIMABLE_STATES, DeliveryState
 from syndicate.store.rows import from_row
-from syndicate.store.schema import UTCDateTime, account_tokens, accounts, deliveries
+from syndicate.store.schema import (
+    OPEN_DELIVERY_STATES,
+    UTCDateTime,
+    account_tokens,
+    accounts,
+    deliveries,
+)
 
 HEALTH_OK = "ok"
 HEALTH_PAUSED = "paused"
@@ -146,16 +152,17 @@ def oldest_due(conn: sa.Connection, account_id: int, now: datetime) -> int | Non
     return value
 
 
-# Every state a due delivery can be in, tested first on its own: the (account_id, state) index
-# then reads only the account's open deliveries, never the posted ones (SQLite does not split
-# the OR below into index lookups by itself).
-_OPEN_STATES = [s.value for s in (*CLAIMABLE_STATES, DeliveryState.UNKNOWN)]
+# Every state a due delivery can be in, tested first on its own and spelled exactly as the
+# partial index `ix_deliveries_open_by_account` (schema.py) is: SQLite then reads the account's
+# open deliveries oldest first from that index and stops at the first due one. Bound values in
+# place of the literals would hide the match and sort the account's whole backlog per send.
+_OPEN_STATES = sa.text(OPEN_DELIVERY_STATES)
 
 _OLDEST_DUE = (
     sa.select(deliveries.c.id)
     .where(
         deliveries.c.account_id == sa.bindparam("account_id"),
-        deliveries.c.state.in_(_OPEN_STATES),
+        _OPEN_STATES,
         sa.or_(
             sa.and_(
                 deliveries.c.state.in_([s.value for s in CLAIMABLE_STATES]),
@@ -191,7 +198,7 @@ _NEXT_WAKE = (
     sa.select(deliveries.c.id, _WAKE.label("wake"))
     .where(
         deliveries.c.account_id == sa.bindparam("account_id"),
-        deliveries.c.state.in_(_OPEN_STATES),
+        _OPEN_STATES,
         sa.or_(
             deliveries.c.state.in_([s.value for s in CLAIMABLE_STATES]),
             sa.and_(

@@ -123,6 +123,11 @@ entries = sa.Table(
     sa.UniqueConstraint("feed_id", "identity"),
 )
 
+# The states a delivery can still be sent or reconciled from (model.DeliveryState values),
+# as SQL: a partial index's condition, which a query must repeat word for word, literals and
+# all, for SQLite to use the index (store.accounts).
+OPEN_DELIVERY_STATES = "state IN ('pending', 'waiting', 'unknown')"
+
 deliveries = sa.Table(
     "deliveries",
     metadata,
@@ -152,6 +157,16 @@ deliveries = sa.Table(
     sa.Index("ix_deliveries_account_id_id", "account_id", "id"),
     # each send's "oldest due delivery of this account" (store.accounts), past all it posted
     sa.Index("ix_deliveries_account_id_state", "account_id", "state"),
+    # ... and the account's open deliveries alone, oldest first: the first due row ends the
+    # search however long the backlog (partial, so posted rows are not in it at all).
+    sa.Index(
+        "ix_deliveries_open_by_account",
+        "account_id",
+        "created_at",
+        "id",
+        sqlite_where=sa.text(OPEN_DELIVERY_STATES),
+        postgresql_where=sa.text(OPEN_DELIVERY_STATES),
+    ),
 )
 
 events = sa.Table(
