@@ -6,6 +6,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 
 class Secret:
@@ -77,6 +78,23 @@ class FeedEntry:
     content_is_summary: bool = False  # no full body in the feed: the page may say more
     image_url: str = ""  # from an image enclosure or media:thumbnail/content
     image_alt: str = ""
+    # A hash of what the feed itself says (title, link, raw body and how to clean it,
+    # categories): the same source means the same entry, with no cleaning. "" when the format
+    # gives none (JSON Feed); the hash of the cleaned entry then decides.
+    source_hash: str = ""
+    # Set while content_html is the feed's raw markup (`parse_feed(clean=False)`): the base URL,
+    # content type and encoding to clean it with, in `feeds.parse.finish`, which also settles
+    # content_is_summary (until then: whether the body came from a description). None: final.
+    raw_content: tuple[str, str, str] | None = None
+
+
+class KnownEntry(NamedTuple):
+    """What the ledger keeps of an entry to tell whether a poll shows it anew or edited."""
+
+    id: int
+    content_hash: str  # of the cleaned entry's visible fields (feeds.watcher.cleaned_hash)
+    link: str
+    source_hash: str = ""  # FeedEntry.source_hash when it was stored ("" before there was one)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from syndicate.feeds.identity import content_hash, normalise_url
-from syndicate.model import FeedEntry
+from syndicate.feeds.parse import finish
+from syndicate.model import FeedEntry, KnownEntry
 
 _OLDEST = datetime.min.replace(tzinfo=UTC)
 
@@ -20,8 +21,8 @@ QUARANTINE_MIN_KNOWN = 5
 # An entry dated further ahead than this has a bad clock: it counts as published now.
 FUTURE_SKEW_LIMIT = timedelta(days=2)
 
-# identity -> (entry id, content hash, link) for every entry the ledger holds for the feed.
-Known = Mapping[str, tuple[int, str, str]]
+# identity -> what the ledger holds of every entry of the feed.
+Known = Mapping[str, KnownEntry]
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,13 @@ class PollPlan:
     quarantined: bool = False  # the ids look replaced: deliver nothing, alert, await accept
     reason: str = ""  # why the feed is quarantined, for the event and `feeds list`
     held: tuple[FeedEntry, ...] = ()  # unseen entries a quarantine withholds; not stored
+    # (entry id, source hash): the feed's text changed, the cleaned entry did not; no event
+    resourced: tuple[tuple[int, str], ...] = ()
 
 
 def entry_hash(entry: FeedEntry) -> str:
+    """The change detector stored with an entry: a hash of its cleaned visible fields."""
+    entry = finish(entry)
     return content_hash(entry.title, entry.link, entry.content_html, "\x1f".join(entry.categories))
 
 
@@ -61,22 +66,53 @@ def plan_poll(
     - `now=None` defers nothing; every caller that has a clock should pass it.
     """
     entries = resolve_identities(entries, known)
-    hashes = {entry.identity: entry_hash(entry) for entry in entries}
-    changed = tuple(
-        (known[e.identity][0], e)
-        for e in entries
-        if e.identity in known and known[e.identity][1] != hashes[e.identity]
-    )
-    unseen = [entry for entry in entries if entry.identity not in known]
+    hashes, changed, resourced = compare(entries, known)
+    # Unseen entries are cleaned here, known ones in `compare` only if their source changed.
+    unseen = [finish(entry) for entry in entries if entry.identity not in known]
     if now is not None:
         unseen = [clamp_future(entry, now) for entry in unseen]
     if first_poll or accept:
-        return _baseline(unseen, backfill if first_poll else 0, changed, hashes)
+        plan = _baseline(unseen, backfill if first_poll else 0, changed, hashes)
+        return replace(plan, resourced=resourced)
     reason = quarantine_reason(len(unseen), len(entries), len(known))
     if reason:
         return PollPlan((), (), changed, hashes, quarantined=True, reason=reason, held=(*unseen,))
     due, deferred = split_due(unseen, now)
-    return PollPlan(new=due, baseline=(), changed=changed, hashes=hashes, deferred=deferred)
+    return PollPlan(
+        new=due,
+        baseline=(),
+        changed=changed,
+        hashes=hashes,
+        deferred=deferred,
+        resourced=resourced,
+    )
+
+
+def compare(
+    entries: Sequence[FeedEntry], known: Known
+) -> tuple[dict[str, str], tuple[tuple[int, FeedEntry], ...], tuple[tuple[int, str], ...]]:
+    """(identity -> content hash, edited known entries, known entries with a new source only).
+
+    A known entry whose source hash is the stored one is unchanged without being cleaned.
+    Any other is cleaned and its content hash decides: the same (an entry stored before
+    source hashes, or markup that cleans to the same text) only records the new source."""
+    hashes: dict[str, str] = {}
+    changed: list[tuple[int, FeedEntry]] = []
+    resourced: list[tuple[int, str]] = []
+    for shown in entries:
+        stored = known.get(shown.identity)
+        if stored is not None and shown.source_hash and shown.source_hash == stored.source_hash:
+            hashes[shown.identity] = stored.content_hash
+            continue
+        entry = finish(shown)
+        hashes[entry.identity] = hashed = entry_hash(entry)
+        if stored is None:
+            continue
+        if hashed != stored.content_hash:
+            changed.append((stored.id, entry))
+        elif entry.source_hash != stored.source_hash:
+            resourced.append((stored.id, entry.source_hash))
+    return hashes, tuple(changed), tuple(resourced)
 
 
 def quarantine_reason(unseen: int, total: int, known: int) -> str:
@@ -181,7 +217,7 @@ def _resolve_group(base: str, items: list[FeedEntry], known: Known) -> dict[int,
         [entry] = items
         moved_from_group = base not in known and alt(entry) in known
         return {id(entry): alt(entry) if moved_from_group else base}
-    base_link = normalise_url(known[base][2]) if base in known else None
+    base_link = normalise_url(known[base].link) if base in known else None
     identities: dict[int, str] = {}
     unmatched: list[FeedEntry] = []
     for entry in items:

@@ -141,7 +141,8 @@ class _Poll:
             digest = feed.body_hash if fetched.not_modified else body_digest(fetched.body)
             if fetched.not_modified or (digest == feed.body_hash and not fresh):
                 return self.unchanged(fetched.etag, fetched.last_modified)
-            parsed = parse_feed(fetched.body, fetched.url, fetched.headers)
+            # Bodies left raw: the watcher cleans only what is new or whose source changed.
+            parsed = parse_feed(fetched.body, fetched.url, fetched.headers, clean=False)
             self.hints["ttl"] = parsed.ttl
             links = header_links(fetched.headers.get("link"), fetched.url)
         except RateLimitedFetch as e:
@@ -307,6 +308,8 @@ class _Poll:
         return PollOutcome(feed=self.feed.name, quarantined=plan.reason)
 
     def store_known(self, conn: sa.Connection, plan: PollPlan, now: datetime) -> None:
+        for entry_id, source_hash in plan.resourced:
+            catalog.set_source_hash(conn, entry_id, source_hash)
         for entry in plan.baseline:
             hashed = plan.hashes[entry.identity]
             catalog.insert_entry(conn, self.feed.id, entry, hashed, now, baseline=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from syndicate.model import FeedEntry, FeedStatus
+from syndicate.model import FeedEntry, FeedStatus, KnownEntry
 from syndicate.store.rows import (
     AccountRow,
     EntryRow,
@@ -220,17 +220,26 @@ def _record_poll_statement(columns: frozenset[str]) -> sa.Update:
 
 
 _KNOWN_ENTRIES = sa.select(
-    entries.c.identity, entries.c.id, entries.c.content_hash, entries.c.link
+    entries.c.identity,
+    entries.c.id,
+    entries.c.content_hash,
+    entries.c.link,
+    entries.c.source_hash,
 ).where(entries.c.feed_id == sa.bindparam("feed_id"))
 
 
-def known_entries(conn: sa.Connection, feed_id: int) -> dict[str, tuple[int, str, str]]:
-    """identity -> (entry id, content hash, link) for every entry ever seen in the feed."""
+def known_entries(conn: sa.Connection, feed_id: int) -> dict[str, KnownEntry]:
+    """identity -> what the watcher compares, for every entry ever seen in the feed."""
     rows = conn.execute(_KNOWN_ENTRIES, {"feed_id": feed_id})
-    return {row.identity: (row.id, row.content_hash, row.link) for row in rows}
+    return {
+        row.identity: KnownEntry(row.id, row.content_hash, row.link, row.source_hash or "")
+        for row in rows
+    }
 
 
 def _entry_values(entry: FeedEntry, content_hash: str) -> dict[str, Any]:
+    if entry.raw_content is not None:
+        raise ValueError("an entry's raw body given to the store: clean it (feeds.parse.finish)")
     return {
         "link": entry.link,
         "title": entry.title,
@@ -243,6 +252,7 @@ def _entry_values(entry: FeedEntry, content_hash: str) -> dict[str, Any]:
         "published": entry.published,
         "updated": entry.updated,
         "content_hash": content_hash,
+        "source_hash": entry.source_hash or None,
     }
 
 
@@ -268,6 +278,19 @@ def update_entry(conn: sa.Connection, entry_id: int, entry: FeedEntry, content_h
     """An edited entry: new text, and the stored summary is dropped so it is made again."""
     values = _entry_values(entry, content_hash)
     conn.execute(entries.update().where(entries.c.id == entry_id).values(summary=None, **values))
+
+
+_SET_SOURCE_HASH = (
+    entries.update()
+    .where(entries.c.id == sa.bindparam("entry_id"))
+    .values(source_hash=sa.bindparam("source_hash"))
+)
+
+
+def set_source_hash(conn: sa.Connection, entry_id: int, source_hash: str) -> None:
+    """The feed's text for the entry changed but the cleaned entry did not: remember the new
+    source, so the next poll need not clean it again. Not an edit; no event."""
+    conn.execute(_SET_SOURCE_HASH, {"entry_id": entry_id, "source_hash": source_hash or None})
 
 
 def get_entry(conn: sa.Connection, entry_id: int) -> EntryRow | None:

@@ -117,6 +117,8 @@ entries = sa.Table(
     sa.Column("published", UTCDateTime),
     sa.Column("updated", UTCDateTime),
     sa.Column("content_hash", sa.String(64), nullable=False),
+    # a hash of the feed's own text for the entry (FeedEntry.source_hash); NULL before 0011
+    sa.Column("source_hash", sa.String(64)),
     sa.Column("summary", sa.JSON),
     sa.Column("first_seen_at", UTCDateTime, nullable=False),
     sa.Column("baseline", sa.Boolean, nullable=False),

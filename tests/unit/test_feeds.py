@@ -12,7 +12,7 @@ from syndicate.errors import ParseError
 from syndicate.feeds.identity import entry_identity, normalise_url
 from syndicate.feeds.parse import parse_feed, strip_doctype
 from syndicate.feeds.watcher import entry_hash, plan_poll
-from syndicate.model import FeedEntry
+from syndicate.model import FeedEntry, KnownEntry
 from tests.conftest import SEED_FEED
 
 SEED_ID = "tag:blogger.com,1999:blog-4471503410120186342.post-2760129340215634781"
@@ -60,7 +60,9 @@ def test_reordering_items_that_share_a_guid_posts_nothing_new() -> None:
     a = entry(1, identity="same", link="https://b.example.com/a")
     b = entry(2, identity="same", link="https://b.example.com/b")
     first = plan_poll([a, b], {}, first_poll=False)
-    stored = {e.identity: (i, first.hashes[e.identity], e.link) for i, e in enumerate(first.new)}
+    stored = {
+        e.identity: KnownEntry(i, first.hashes[e.identity], e.link) for i, e in enumerate(first.new)
+    }
     again = plan_poll([b, a], stored, first_poll=False)
     assert again.new == () and again.changed == ()
 
@@ -148,8 +150,11 @@ def entry(n: int, **changes: object) -> FeedEntry:
     return FeedEntry(**values)  # type: ignore[arg-type]
 
 
-def known(*entries: FeedEntry) -> dict[str, tuple[int, str, str]]:
-    return {e.identity: (i, entry_hash(e), e.link) for i, e in enumerate(entries, 1)}
+def known(*entries: FeedEntry) -> dict[str, KnownEntry]:
+    return {
+        e.identity: KnownEntry(i, entry_hash(e), e.link, e.source_hash)
+        for i, e in enumerate(entries, 1)
+    }
 
 
 def test_first_poll_is_a_baseline_that_posts_nothing() -> None:

@@ -139,6 +139,27 @@ def test_repolling_and_editing_never_post_again(
     assert "entry_updated" in events(ctx, "entry_updated")
 
 
+def test_entries_stored_before_source_hashes_are_not_taken_for_edits(
+    ctx: service.Context, feeds: FeedServer, clock: Clock
+) -> None:
+    """After migration 0011 the stored entries have no source hash: the next poll compares
+    their cleaned text, finds it the same, and records their source without an event."""
+    from syndicate.store.schema import entries
+
+    publish(feeds, sample_entry(2), sample_entry(1))
+    poll(ctx)
+    with ctx.store.begin() as conn:
+        conn.execute(entries.update().values(source_hash=None))
+    clock.advance(hours=1)
+    publish(feeds, sample_entry(3), sample_entry(2), sample_entry(1))
+    outcome = poll(ctx)
+    assert (outcome.new_entries, outcome.updated_entries) == (1, 0)
+    assert events(ctx, "entry_updated") == []
+    with ctx.store.begin() as conn:
+        known = catalog.known_entries(conn, ctx.feed_ids["blog"])
+    assert len(known) == 3 and all(k.source_hash for k in known.values())
+
+
 def test_server_that_ignores_conditional_get_is_not_parsed_twice(
     ctx: service.Context, feeds: FeedServer
 ) -> None:

@@ -82,6 +82,15 @@ def test_an_accounts_oldest_due_delivery_is_read_from_the_open_index(store: Stor
     assert "TEMP B-TREE" not in plan and "Sort" not in plan
 
 
+def test_the_store_refuses_an_entry_whose_body_was_never_cleaned(store: Store) -> None:
+    import dataclasses
+
+    feed_id, _, _ = seed(store)
+    raw = dataclasses.replace(ENTRY, identity="tag:2", raw_content=("", "text/html", "utf-8"))
+    with pytest.raises(ValueError, match="raw body"), store.begin() as conn:
+        catalog.insert_entry(conn, feed_id, raw, "h2", NOW, baseline=False)
+
+
 def test_one_delivery_per_entry_and_account(store: Store) -> None:
     _, account_id, entry_id = seed(store)
     with store.begin() as conn:

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from syndicate.feeds.parse import parse_feed
 from syndicate.feeds.watcher import (
     FUTURE_SKEW_LIMIT,
     QUARANTINE_MIN_KNOWN,
@@ -15,7 +16,7 @@ from syndicate.feeds.watcher import (
     entry_hash,
     plan_poll,
 )
-from syndicate.model import FeedEntry
+from syndicate.model import FeedEntry, KnownEntry
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 WINDOW = 10  # known entries in the feed, so one or a few new ones never look like a scheme change
@@ -33,8 +34,11 @@ def entry(n: int, prefix: str = "id", **changes: object) -> FeedEntry:
     return FeedEntry(**values)  # type: ignore[arg-type]
 
 
-def known(*entries: FeedEntry) -> dict[str, tuple[int, str, str]]:
-    return {e.identity: (i, entry_hash(e), e.link) for i, e in enumerate(entries, 1)}
+def known(*entries: FeedEntry) -> dict[str, KnownEntry]:
+    return {
+        e.identity: KnownEntry(i, entry_hash(e), e.link, e.source_hash)
+        for i, e in enumerate(entries, 1)
+    }
 
 
 def feed(known_in_feed: int, unseen: int) -> list[FeedEntry]:
@@ -43,19 +47,17 @@ def feed(known_in_feed: int, unseen: int) -> list[FeedEntry]:
     ]
 
 
-def ledger(known_in_feed: int, gone: int) -> dict[str, tuple[int, str, str]]:
+def ledger(known_in_feed: int, gone: int) -> dict[str, KnownEntry]:
     """What the ledger knows: the feed's known entries plus older ones that left the window."""
     older = [entry(n, prefix="old") for n in range(gone)]
     return known(*[entry(n) for n in range(known_in_feed)], *older)
 
 
-def stored(
-    plan: PollPlan, before: dict[str, tuple[int, str, str]]
-) -> dict[str, tuple[int, str, str]]:
+def stored(plan: PollPlan, before: dict[str, KnownEntry]) -> dict[str, KnownEntry]:
     """The ledger after the service stores a plan (new and baseline entries, not deferred)."""
     after = dict(before)
     for i, e in enumerate((*plan.new, *plan.baseline), len(before) + 1):
-        after[e.identity] = (i, plan.hashes[e.identity], e.link)
+        after[e.identity] = KnownEntry(i, plan.hashes[e.identity], e.link, e.source_hash)
     return after
 
 
@@ -245,3 +247,55 @@ def test_every_entry_is_delivered_exactly_once_as_time_passes(
     plan = plan_poll(entries, ledger_now, first_poll=False, now=NOW + timedelta(days=10))
     delivered += [e.identity for e in plan.new]
     assert sorted(delivered) == sorted(f"p-{n}" for n in range(len(offsets)))
+
+
+# --- cleaning only what changed ---------------------------------------------------------------
+
+
+def rss(body: str, guid: str = "post-1") -> list[FeedEntry]:
+    """One item whose description is `body`, parsed raw as a poll parses it."""
+    from xml.sax.saxutils import escape
+
+    document = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        f"<item><guid>{guid}</guid><title>One</title><link>https://b.example.com/1</link>"
+        f"<description>{escape(body)}</description></item></channel></rss>"
+    )
+    return list(parse_feed(document.encode(), "https://b.example.com/feed", clean=False).entries)
+
+
+def test_a_known_entry_with_the_same_source_is_neither_cleaned_nor_edited() -> None:
+    [first] = rss('<p>Hi <a href="/x">there</a></p><script>alert(1)</script>')
+    before = stored(plan_poll([first], {}, first_poll=True), {})
+    [again] = rss('<p>Hi <a href="/x">there</a></p><script>alert(1)</script>')
+    plan = plan_poll([again], before, first_poll=False)
+    assert (plan.new, plan.changed, plan.resourced) == ((), (), ())
+    assert plan.hashes[again.identity] == before[again.identity].content_hash
+
+
+def test_what_the_plan_stores_is_cleaned() -> None:
+    [first] = rss('<p>Hi <a href="/x">there</a></p><script>alert(1)</script>')
+    assert first.raw_content is not None and "<script>" in first.content_html
+    [new] = plan_poll([first], {}, first_poll=False).new
+    assert new.raw_content is None
+    assert new.content_html == '<p>Hi <a href="https://b.example.com/x">there</a></p>'
+    before = stored(plan_poll([first], {}, first_poll=True), {})
+    [(_, edited)] = plan_poll(rss("<p>Bye</p><style>p{}</style>"), before, first_poll=False).changed
+    assert (edited.raw_content, edited.content_html) == (None, "<p>Bye</p>")
+
+
+def test_markup_that_cleans_to_the_same_text_only_records_its_new_source() -> None:
+    [first] = rss("<p>Hi</p>")
+    before = stored(plan_poll([first], {}, first_poll=True), {})
+    [again] = rss('<p onclick="steal()">Hi</p>')  # the sanitiser drops the handler
+    plan = plan_poll([again], before, first_poll=False)
+    assert plan.changed == ()
+    assert plan.resourced == ((before[first.identity].id, again.source_hash),)
+    assert again.source_hash != first.source_hash
+
+
+def test_an_entry_stored_before_source_hashes_is_not_an_edit() -> None:
+    [shown] = rss("<p>Hi</p>")
+    legacy = {shown.identity: KnownEntry(7, entry_hash(shown), shown.link)}  # no source hash
+    plan = plan_poll([shown], legacy, first_poll=False)
+    assert (plan.new, plan.changed, plan.resourced) == ((), (), ((7, shown.source_hash),))
