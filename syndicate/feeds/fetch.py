@@ -26,6 +26,7 @@ MAX_REDIRECTS = 5
 TOTAL_TIME_FACTOR = 4
 CONNECT_TIMEOUT = 5.0
 READ_CHUNK = 65536
+TEMPLATES_KEPT = 10_000  # prepared requests kept, one per feed URL; then they start over
 RATE_LIMIT_STATUSES = frozenset({429, 503})
 ACCEPT = (
     "application/atom+xml,application/rdf+xml,application/rss+xml,application/x-netcdf,"
@@ -112,6 +113,7 @@ class Fetcher:
             self.session.verify = ca_bundle() or self.session.verify
         self.verify: bool | str = True if self.session.verify is None else self.session.verify
         self._environment = EnvironmentProxies()
+        self._templates: dict[str, requests.PreparedRequest] = {}
         adapter = GuardedAdapter(block_private=block_private_networks)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
@@ -220,8 +222,11 @@ class Fetcher:
         headers, auth, params and hooks into every request (we set none: `headers` is the
         whole request) at a fifth of a 304 poll's CPU; cookies are the one thing it kept, so
         they are sent from and kept in the session's jar here."""
-        request = requests.Request("GET", url, headers=headers, cookies=self.session.cookies)
-        prepared = request.prepare()
+        prepared = self._prepared(url).copy()
+        prepared.headers.update(headers)
+        jar = self.session.cookies
+        if len(jar):
+            prepared.prepare_cookies(jar)
         try:
             response = self.session.get_adapter(url).send(
                 prepared,
@@ -232,9 +237,20 @@ class Fetcher:
             )
         except requests.RequestException as e:
             raise FetchError(f"{redact_url(url)}: {_reason(e)}") from e
-        jar = self.session.cookies
-        requests.cookies.extract_cookies_to_jar(jar, prepared, response.raw)  # type: ignore[no-untyped-call]
+        if "set-cookie" in response.raw.headers:
+            requests.cookies.extract_cookies_to_jar(jar, prepared, response.raw)  # type: ignore[no-untyped-call]
         return response
+
+    def _prepared(self, url: str) -> requests.PreparedRequest:
+        """The request for `url` before headers and cookies: its address checked, encoded and
+        its credentials made an Authorization header once per URL, not once per poll (a
+        quarter of a 304 poll's HTTP CPU). Copied before use."""
+        prepared = self._templates.get(url)
+        if prepared is None:
+            if len(self._templates) >= TEMPLATES_KEPT:
+                self._templates.clear()
+            prepared = self._templates[url] = requests.Request("GET", url).prepare()
+        return prepared
 
     def _result(
         self, response: requests.Response, url: str, moved_to: str | None, deadline: float

@@ -47,8 +47,14 @@ def _sqlite_engine(url: str) -> sa.Engine:
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
         # IMMEDIATE takes the write lock up front, so two writers queue on busy_timeout
-        # instead of failing with "database is locked" on lock upgrade.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # instead of failing with "database is locked" on lock upgrade. Sent by the driver
+        # itself: every transaction begins here, and SQLAlchemy's statement machinery would
+        # cost more than SQLite's work. Its error is raised as SQLAlchemy would raise it.
+        driver: sqlite3.Connection = conn.connection.driver_connection  # type: ignore[assignment]
+        try:
+            driver.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as e:
+            raise sa.exc.OperationalError("BEGIN IMMEDIATE", None, e) from e
 
     return engine
 

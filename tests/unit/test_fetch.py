@@ -5,6 +5,7 @@ packet ever leaves the loopback interface."""
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -257,6 +258,25 @@ def test_cookies_a_feed_server_sets_are_sent_back_on_the_next_poll(server: FeedS
     assert "cookie" not in server.requests[-1][2]
     f.fetch(server.url_for("/feed.atom"))
     assert server.requests[-1][2]["cookie"] == "visited=1"
+
+
+def test_credentials_in_a_feed_url_are_sent_as_basic_auth_on_every_poll(
+    server: FeedServer,
+) -> None:
+    # A private feed at https://user:secret@host/feed: each poll sends the same Authorization
+    # header (the request is prepared once per URL and copied), and only to that URL.
+    server.publish("/feed.atom", BODY)
+    server.publish("/other.atom", BODY)
+    url = server.url_for("/feed.atom").replace("://", "://reader:s%40cret@", 1)
+    f = fetcher()
+    expected = "Basic " + base64.b64encode(b"reader:s@cret").decode()
+    for _ in range(2):
+        f.fetch(url, etag='"x"')
+        assert server.requests[-1][2]["authorization"] == expected
+        assert server.requests[-1][2]["if-none-match"] == '"x"'
+    f.fetch(server.url_for("/other.atom"))
+    assert "authorization" not in server.requests[-1][2]
+    assert "if-none-match" not in server.requests[-1][2]
 
 
 # ------------------------------------------------------------------- proxies

@@ -244,3 +244,28 @@ def test_times_round_trip_as_aware_utc(store: Store) -> None:
     assert feed is not None
     assert feed.last_polled_at == NOW
     assert feed.last_polled_at.tzinfo is not None
+
+
+def test_a_sqlite_ledger_locked_by_another_writer_is_a_store_error(sqlite_url: str) -> None:
+    """The transaction's BEGIN IMMEDIATE goes to the driver directly; when the lock does not
+    come, the caller still gets a StoreError (tasks retry those), not a bare sqlite3 error."""
+    import sqlite3
+
+    from syndicate.errors import StoreError
+
+    store = Store(sqlite_url)
+    store.migrate()
+    pooled = store.engine.raw_connection()  # the pool's one connection: wait 10 ms, not 30 s
+    pooled.driver_connection.execute("PRAGMA busy_timeout = 10")  # type: ignore[union-attr]
+    pooled.close()
+    other = sqlite3.connect(sa.make_url(sqlite_url).database or "", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreError, match="locked"), store.begin() as conn:
+            conn.execute(sa.select(1))
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    with store.begin() as conn:  # and the lock gone, the same connection works again
+        assert conn.execute(sa.select(1)).scalar() == 1
+    store.dispose()
