@@ -92,7 +92,7 @@ class KnownEntry(NamedTuple):
     """What the ledger keeps of an entry to tell whether a poll shows it anew or edited."""
 
     id: int
-    content_hash: str  # of the cleaned entry's visible fields (feeds.watcher.cleaned_hash)
+    content_hash: str  # of the cleaned entry's visible fields (feeds.watcher.entry_hash)
     link: str
     source_hash: str = ""  # FeedEntry.source_hash when it was stored ("" before there was one)
 
