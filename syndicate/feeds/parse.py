@@ -67,12 +67,19 @@ def parse_feed(
         reason = result.get("bozo_exception") or "no RSS, Atom or RDF document found"
         raise ParseError(f"{url or 'input'}: not a feed: {reason}")
     encoding = result.get("encoding") or "utf-8"
-    entries = tuple(_entry(raw, encoding) for raw in result.entries)
+    try:
+        # Cleaning ran inside feedparser before; its failures still say which feed failed.
+        title = _text(_detail(result.feed, "title", encoding))
+        entries = tuple(_entry(raw, encoding) for raw in result.entries)
+        if clean:
+            entries = tuple(finish(e) for e in entries)
+    except Exception as e:
+        raise ParseError(f"{url or 'input'}: cleaning failed: {type(e).__name__}: {e}") from e
     return ParsedFeed(
-        title=_text(_detail(result.feed, "title", encoding)),
+        title=title,
         link=_text(result.feed.get("link")),
         # Items sharing an id are told apart later, by the watcher, which knows the ledger.
-        entries=entries if not clean else tuple(finish(e) for e in entries),
+        entries=entries,
         hub=_link(result.feed, "hub"),
         self_url=_link(result.feed, "self"),
         ttl=_minutes(result.feed.get("ttl")),

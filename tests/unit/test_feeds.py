@@ -81,6 +81,24 @@ def test_a_link_change_under_the_same_id_is_an_edit() -> None:
     assert [e.link for _, e in plan.changed] == ["https://new.example.com/1"]
 
 
+def test_a_failure_while_cleaning_is_a_parse_error_naming_the_feed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Cleaning used to run inside feedparser.parse, whose failures were already ParseErrors;
+    # it now runs after, and `inspect-feed` must still never crash.
+    from syndicate.feeds import parse as parse_module
+
+    def broken(*args: object) -> str:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(parse_module, "_sanitize_html", broken)
+    rss = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+    <item><guid>1</guid><description>&lt;p&gt;Hi&lt;/p&gt;</description></item></channel></rss>"""
+    with pytest.raises(ParseError, match=r"https://b.example.com/feed: cleaning failed"):
+        parse_feed(rss, "https://b.example.com/feed")
+    assert parse_feed(rss, "https://b.example.com/feed", clean=False).entries  # raw: no cleaning
+
+
 def test_control_characters_never_reach_the_ledger() -> None:
     rss = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
     <item><guid>1</guid><title>Bad &#0;byte &#7;bell</title></item></channel></rss>"""
