@@ -15,11 +15,9 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin
 
-from feedparser.sanitizer import _sanitize_html
-from feedparser.urls import resolve_relative_uris
-
 from syndicate.errors import ParseError
 from syndicate.feeds.identity import entry_identity
+from syndicate.feeds.markup import clean_html, sanitize
 from syndicate.model import FeedEntry, ParsedFeed
 
 JSON_TYPES = ("application/feed+json", "application/json")
@@ -100,16 +98,11 @@ def _entry(item: dict[str, Any], base: str, feed_author: str) -> FeedEntry:
 def _content(item: dict[str, Any], base: str) -> tuple[str, bool]:
     """(HTML body, whether it is only a summary): content_html, content_text, then summary."""
     if content_html := _text(item.get("content_html")):
-        return _clean_html(content_html, base), False
+        # No base to resolve links against (a feed read without its URL): sanitised only.
+        return _text(clean_html(content_html, base) if base else sanitize(content_html)), False
     if content_text := _text(item.get("content_text")):
         return _paragraphs(content_text), False
     return _paragraphs(_text(item.get("summary"))), True
-
-
-def _clean_html(fragment: str, base: str) -> str:
-    if base:
-        fragment = resolve_relative_uris(fragment, base, "utf-8", "text/html")
-    return _text(_sanitize_html(fragment, "utf-8", "text/html"))
 
 
 def _paragraphs(text: str) -> str:

@@ -16,12 +16,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
-from feedparser.sanitizer import _sanitize_html
-from feedparser.urls import resolve_relative_uris
 
 from syndicate.errors import ParseError
 from syndicate.feeds.identity import content_hash, entry_identity
 from syndicate.feeds.jsonfeed import looks_like_json, parse_json_feed
+from syndicate.feeds.markup import clean_html
 from syndicate.model import FeedEntry, ParsedFeed
 
 # An internal DTD subset can declare entities that expand quadratically in feedparser's
@@ -161,9 +160,7 @@ def _detail(obj: Any, key: str, encoding: str) -> Any:
 
 
 def _clean(markup: str, base: str, kind: str, encoding: str = "utf-8") -> str:
-    """What feedparser's own cleaning does to HTML: relative URIs resolved, then sanitised."""
-    resolved = resolve_relative_uris(markup, base, encoding, kind)
-    return _text(_sanitize_html(resolved, encoding, kind))
+    return _text(clean_html(markup, base, kind, encoding))
 
 
 # RSS carries whole posts in <description> too (Tumblr, Hugo): only a short one is a teaser.

@@ -86,12 +86,12 @@ def test_a_failure_while_cleaning_is_a_parse_error_naming_the_feed(
 ) -> None:
     # Cleaning used to run inside feedparser.parse, whose failures were already ParseErrors;
     # it now runs after, and `inspect-feed` must still never crash.
-    from syndicate.feeds import parse as parse_module
+    from syndicate.feeds import markup
 
     def broken(*args: object) -> str:
         raise RecursionError("maximum recursion depth exceeded")
 
-    monkeypatch.setattr(parse_module, "_sanitize_html", broken)
+    monkeypatch.setattr(markup, "_sanitize_html", broken)
     rss = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
     <item><guid>1</guid><description>&lt;p&gt;Hi&lt;/p&gt;</description></item></channel></rss>"""
     with pytest.raises(ParseError, match=r"https://b.example.com/feed: cleaning failed"):
