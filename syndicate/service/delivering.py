@@ -40,11 +40,11 @@ def deliver(
     with ctx.store.begin() as conn:
         delivery = ledger.get_delivery(conn, delivery_id)
         account = catalog.get_account(conn, delivery.account_id) if delivery else None
-        idle = _skip_idle(ctx, conn, delivery, account, trigger=trigger, actor=actor)
-    if idle and account is not None:
-        follow_up, follow_up_at = pacing.next_due(ctx, account.id)
-        return DeliveryOutcome(delivery_id, None, claimed=False, message="not claimable",
-                               follow_up=follow_up, follow_up_at=follow_up_at)  # fmt: skip
+        if _skip_idle(ctx, conn, delivery, account, trigger=trigger, actor=actor):
+            assert account is not None  # an idle doorbell is one for a known account
+            follow_up, follow_up_at = pacing.next_due(conn, account.id, ctx.clock())
+            return DeliveryOutcome(delivery_id, None, claimed=False, message="not claimable",
+                                   follow_up=follow_up, follow_up_at=follow_up_at)  # fmt: skip
     if delivery is None or account is None:
         log.warning("deliver: no delivery with id %s; message dropped", delivery_id)
         return DeliveryOutcome(delivery_id, None, claimed=False, message="no such delivery")
@@ -96,10 +96,13 @@ def _skip_idle(
     ledger.append_event(
         conn, at=ctx.clock(), kind="claim_skipped", trigger=trigger, actor=actor,
         delivery_id=delivery.id, entry_id=delivery.entry_id, account_id=account.id,
-        message=f"not claimable (state {delivery.state.value}): a duplicate or early message, "
-        "ignored",
+        message=_not_claimable(delivery.state.value),
     )  # fmt: skip
     return True
+
+
+def _not_claimable(state: str) -> str:
+    return f"not claimable (state {state}): a duplicate or early message, ignored"
 
 
 def _oldest_due(ctx: Context, account_id: int) -> int | None:
@@ -233,11 +236,8 @@ class _Attempt:
             self.event(conn, "delivery_claimed", f"attempt {self.number}", attempt=self.number)
             return claimed_from
         current = ledger.get_delivery(conn, self.delivery.id)
-        state = current.state.value if current else "deleted"
         self.event(
-            conn,
-            "claim_skipped",
-            f"not claimable (state {state}): a duplicate or early message, ignored",
+            conn, "claim_skipped", _not_claimable(current.state.value if current else "deleted")
         )
         return None
 

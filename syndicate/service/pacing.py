@@ -79,19 +79,15 @@ def release(
         account_store.release(
             conn, account_id, token, posted_at=now if posted else None, not_before=not_before
         )
-        return _next_due(conn, account_id, now)
+        return next_due(conn, account_id, now)
 
 
-def next_due(ctx: Context, account_id: int) -> tuple[int | None, datetime | None]:
-    """The account's next delivery to ring and when (None: at once): the oldest one due when
-    the account can next send, else the one whose backoff or reconcile time ends first."""
-    with ctx.store.begin() as conn:
-        return _next_due(conn, account_id, ctx.clock())
-
-
-def _next_due(
+def next_due(
     conn: sa.Connection, account_id: int, now: datetime
 ) -> tuple[int | None, datetime | None]:
+    """The account's next delivery to ring and when (None: at once), in the caller's
+    transaction: the oldest one due when the account can next send, else the one whose backoff
+    or reconcile time ends first."""
     state = account_store.get_state(conn, account_id)
     if state is None or state.health != account_store.HEALTH_OK:
         return None, None
